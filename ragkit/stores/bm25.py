@@ -1,0 +1,94 @@
+"""The lexical index: BM25 over chunk texts with bm25s (English stopwords, Snowball stemming)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+IDS_FILE = "ids.json"
+
+
+class Bm25Index:
+    """A BM25 index whose rows are chunk ids; saved to and loaded from one directory."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75, stopwords: str = "en", stem: bool = True):
+        self.k1 = k1
+        self.b = b
+        self.stopwords = stopwords
+        self.stem = stem
+        self.ids: list[str] = []
+        self._model: Any = None
+        self._stemmer: Any = None
+
+    def settings(self) -> dict[str, Any]:
+        return {"name": "bm25s", "k1": self.k1, "b": self.b, "stopwords": self.stopwords, "stem": self.stem}
+
+    def _stemmer_fn(self) -> Any:
+        if self.stem and self._stemmer is None:
+            import Stemmer
+
+            self._stemmer = Stemmer.Stemmer("english")
+        return self._stemmer.stemWords if self.stem else None
+
+    def _tokenize(self, texts: Sequence[str]) -> list[list[str]]:
+        import bm25s
+
+        return bm25s.tokenize(
+            list(texts), stopwords=self.stopwords, stemmer=self._stemmer_fn(), return_ids=False, show_progress=False
+        )
+
+    def build(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        import bm25s
+
+        self.ids = list(ids)
+        self._model = bm25s.BM25(k1=self.k1, b=self.b)
+        if self.ids:
+            self._model.index(self._tokenize(texts), show_progress=False)
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.ids:
+            self._model.save(str(directory), show_progress=False)
+        (directory / IDS_FILE).write_text(json.dumps({"ids": self.ids, "settings": self.settings()}))
+
+    @classmethod
+    def load(cls, directory: Path) -> Bm25Index:
+        import bm25s
+
+        directory = Path(directory)
+        meta = json.loads((directory / IDS_FILE).read_text())
+        settings = {k: v for k, v in meta["settings"].items() if k != "name"}
+        index = cls(**settings)
+        index.ids = meta["ids"]
+        if index.ids:
+            index._model = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
+        return index
+
+    def query(self, text: str, k: int) -> list[tuple[str, float]]:
+        return self.query_batch([text], k)[0]
+
+    def query_batch(
+        self, texts: Sequence[str], k: int, mask: np.ndarray | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """Top ``k`` (id, score) per query; ``mask`` (0/1 per row) restricts the rows searched."""
+        if not self.ids or not texts:
+            return [[] for _ in texts]
+        vocab = self._model.vocab_dict
+        out: list[list[tuple[str, float]]] = []
+        for tokens in self._tokenize(texts):
+            tokens = [t for t in tokens if t in vocab]
+            if not tokens:
+                out.append([])
+                continue
+            scores = self._model.get_scores(tokens)
+            if mask is not None:
+                scores = scores * mask
+            kk = min(k, len(scores))
+            top = np.argpartition(-scores, kk - 1)[:kk]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            out.append([(self.ids[i], float(scores[i])) for i in top if scores[i] > 0])
+        return out

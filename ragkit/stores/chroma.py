@@ -1,0 +1,103 @@
+"""The vector store: chromadb, embedded and persistent by default, or a chroma server over HTTP."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragkit.config import VectorStoreConfig
+from ragkit.offline import enforce_offline
+
+
+class ChromaVectorStore:
+    """Vectors keyed by chunk id in one chroma collection. We always pass our own vectors: chroma's
+    default embedding function would try to download a model."""
+
+    def __init__(self, path: Path, config: VectorStoreConfig | None = None, collection: str = "chunks"):
+        self.path = Path(path)
+        self.config = config or VectorStoreConfig()
+        self.collection_name = collection
+        self._client: Any = None
+        self._collection: Any = None
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            enforce_offline()
+            import chromadb
+            from chromadb.config import Settings
+
+            settings = Settings(anonymized_telemetry=False, allow_reset=False)
+            if self.config.name == "chroma":
+                self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+            elif self.config.name == "chroma-http":
+                self._client = chromadb.HttpClient(host=self.config.host, port=self.config.port, settings=settings)
+            else:
+                raise ValueError(f"unknown vector store {self.config.name!r}; valid: chroma, chroma-http")
+            self._collection = self._client.get_or_create_collection(
+                self.collection_name,
+                embedding_function=None,
+                configuration={"hnsw": dict(self.config.hnsw)},
+            )
+        return self._collection
+
+    def _max_batch(self) -> int:
+        try:
+            return int(self._client.get_max_batch_size())
+        except Exception:  # older clients / servers
+            return 5000
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        collection = self.collection
+        step = self._max_batch()
+        for i in range(0, len(ids), step):
+            collection.upsert(ids=list(ids[i : i + step]), embeddings=np.asarray(vectors[i : i + step], dtype=np.float32))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        collection = self.collection
+        step = self._max_batch()
+        for i in range(0, len(ids), step):
+            collection.delete(ids=list(ids[i : i + step]))
+
+    def ids(self) -> set[str]:
+        collection = self.collection
+        out: set[str] = set()
+        total = collection.count()
+        step = 10_000
+        for offset in range(0, total, step):
+            out.update(collection.get(include=[], limit=step, offset=offset)["ids"])
+        return out
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def get_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """Rows in the order of ``ids`` (KeyError for an unknown id)."""
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        index = {cid: row for row, cid in enumerate(got["ids"])}
+        missing = [cid for cid in ids if cid not in index]
+        if missing:
+            raise KeyError(f"{len(missing)} ids not in the vector store, e.g. {missing[0]}")
+        embeddings = np.asarray(got["embeddings"], dtype=np.float32)
+        return embeddings[[index[cid] for cid in ids]]
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        return self.query_batch(np.asarray(vector, dtype=np.float32)[None, :], k)[0]
+
+    def query_batch(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        collection = self.collection
+        n = collection.count()
+        if n == 0 or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
+        res = collection.query(
+            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=min(k, n), include=["distances"]
+        )
+        # cosine space: distance = 1 - cosine similarity
+        return [
+            [(cid, 1.0 - float(dist)) for cid, dist in zip(ids, dists)]
+            for ids, dists in zip(res["ids"], res["distances"])
+        ]
