@@ -1,13 +1,37 @@
 """ragkit: offline retrieval-augmented generation with verified citations."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ragkit.offline import enforce_offline
 
 enforce_offline()  # before any model library (onnxruntime reads its telemetry switch at import)
 
-from ragkit.config import Config  # noqa: E402
-from ragkit.kit import Kit, open  # noqa: E402
-from ragkit.types import Answer, Chunk, Citation, Document, Hit, Sentence  # noqa: E402
+if TYPE_CHECKING:
+    from ragkit.config import Config
+    from ragkit.kit import Kit, open
+    from ragkit.types import Answer, Chunk, Citation, Document, Hit, Sentence
 
 __version__ = "0.1.0"
 __all__ = ["Config", "Kit", "open", "Answer", "Chunk", "Citation", "Document", "Hit", "Sentence"]
+
+_LAZY = {
+    "Config": "ragkit.config",
+    "Kit": "ragkit.kit",
+    "open": "ragkit.kit",
+    "Answer": "ragkit.types",
+    "Chunk": "ragkit.types",
+    "Citation": "ragkit.types",
+    "Document": "ragkit.types",
+    "Hit": "ragkit.types",
+    "Sentence": "ragkit.types",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the SDK lazily so that ``connectors`` can use ``ragkit.types`` without the facade."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ragkit' has no attribute {name!r}")

@@ -50,9 +50,12 @@ VECTORS = "vectors"
 LEXICAL = "lexical"
 LOCK = "write.lock"
 
-CHUNK_COLUMNS = (
-    "chunk_id, doc_id, ordinal, text, kind, page, heading_path, span_start, span_end, bbox, table_id, "
-    "row_start, row_end, image_path, metadata, labels, text_hash"
+CHUNK_COLUMNS = ", ".join(
+    f"c.{name}"
+    for name in (
+        "chunk_id doc_id ordinal text kind page heading_path span_start span_end bbox table_id "
+        "row_start row_end image_path metadata labels text_hash"
+    ).split()
 )
 
 
@@ -180,14 +183,14 @@ class Store:
         for i in range(0, len(ids), 900):
             part = ids[i : i + 900]
             marks = ",".join("?" * len(part))
-            sql = f"SELECT {CHUNK_COLUMNS}, d.source, d.content_hash FROM chunks c JOIN documents d USING(doc_id) WHERE chunk_id IN ({marks})"
+            sql = f"SELECT {CHUNK_COLUMNS}, d.source, d.content_hash FROM chunks c JOIN documents d USING(doc_id) WHERE c.chunk_id IN ({marks})"
             for row in self.db.execute(sql, part):
                 chunk = _row_to_chunk(row)
                 found[chunk.chunk_id] = chunk
         return [found[i] for i in ids if i in found]
 
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
-        sql = f"SELECT {CHUNK_COLUMNS}, d.source, d.content_hash FROM chunks c JOIN documents d USING(doc_id) WHERE doc_id=? ORDER BY ordinal"
+        sql = f"SELECT {CHUNK_COLUMNS}, d.source, d.content_hash FROM chunks c JOIN documents d USING(doc_id) WHERE c.doc_id=? ORDER BY c.ordinal"
         return [_row_to_chunk(r) for r in self.db.execute(sql, (doc_id,))]
 
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
@@ -372,7 +375,7 @@ class Store:
         for i in range(0, len(ids), 900):
             part = list(ids[i : i + 900])
             marks = ",".join("?" * len(part))
-            for cid, h, text in self.db.execute(f"SELECT chunk_id, text_hash, text FROM chunks WHERE chunk_id IN ({marks})", part):
+            for cid, h, text in self.db.execute(f"SELECT chunk_id, text_hash, text FROM chunks WHERE c.chunk_id IN ({marks})", part):
                 out[cid] = (h, text)
         return out
 

