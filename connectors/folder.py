@@ -1,0 +1,110 @@
+"""Walking folders for the files to ingest: deterministic order, glob filters, no symlink loops."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from fnmatch import fnmatch
+from pathlib import Path
+
+SKIPPED_NAMES = frozenset({"__pycache__", "node_modules", ".git"})
+
+
+def matches(relpath: str, pattern: str) -> bool:
+    """Whether a ``/``-separated path relative to a root matches a glob (gitignore-lite).
+
+    A pattern matches the whole relative path (so one with a folder part is anchored at the root) or
+    its last part; ``*`` crosses folders as in fnmatch, and ``**/`` also matches no folder at all, so
+    ``docs/**/*.md`` matches ``docs/a.md``.
+    """
+    name = relpath.rsplit("/", 1)[-1]
+    candidates = {pattern, pattern.replace("**/", "")} if "**/" in pattern else {pattern}
+    return any(fnmatch(relpath, p) or fnmatch(name, p) for p in candidates)
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name in SKIPPED_NAMES
+
+
+def _dir_key(path: str | os.DirEntry[str]) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of a directory, following symlinks; None if it cannot be read."""
+    try:
+        st = path.stat() if isinstance(path, os.DirEntry) else os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _walk(
+    directory: str,
+    relative: str,
+    visited: set[tuple[int, int]],
+    include: Sequence[str],
+    exclude: Sequence[str],
+) -> Iterator[str]:
+    """Paths (unresolved) of the files under ``directory``, entries in name order, depth first."""
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return  # unreadable or vanished
+    for entry in entries:
+        if _hidden(entry.name):
+            continue
+        rel = f"{relative}{entry.name}"
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError:
+            continue
+        if is_dir:
+            key = _dir_key(entry)
+            excluded = any(matches(rel, p) or matches(rel + "/", p) for p in exclude)  # "dir", "dir/**"
+            if key is None or key in visited or excluded:
+                continue
+            visited.add(key)
+            yield from _walk(entry.path, rel + "/", visited, include, exclude)
+        elif is_file:  # broken symlinks, sockets and fifos are neither
+            if include and not any(matches(rel, p) for p in include):
+                continue
+            if any(matches(rel, p) for p in exclude):
+                continue
+            yield entry.path
+
+
+def iter_files(
+    roots: Sequence[Path],
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    skip_dirs: Sequence[Path] = (),
+) -> Iterator[Path]:
+    """Resolved absolute paths of the files under ``roots`` (folders or single files), each once.
+
+    Hidden names, ``__pycache__``, ``node_modules`` and the folders in ``skip_dirs`` (the store) are
+    skipped. ``include``/``exclude`` globs match paths relative to their root (or a file root's name).
+    Folder symlinks are followed, each folder visited once; broken symlinks and unreadable folders
+    are skipped. Files come in name order, folder by folder, roots in the order given.
+    """
+    include, exclude = list(include or ()), list(exclude or ())
+    visited = {key for key in (_dir_key(str(d)) for d in skip_dirs) if key is not None}
+    seen: set[Path] = set()
+    for root in roots:
+        root = Path(root).expanduser()
+        if not root.exists():
+            raise FileNotFoundError(f"no such file or folder: {root}")
+        if root.is_dir():
+            key = _dir_key(str(root))
+            if key is None or key in visited:
+                continue
+            visited.add(key)
+            found: Iterator[str] = _walk(str(root), "", visited, include, exclude)
+        else:
+            name = root.name
+            keep = (not include or any(matches(name, p) for p in include)) and not any(
+                matches(name, p) for p in exclude
+            )
+            found = iter([str(root)] if keep else [])
+        for file in found:
+            resolved = Path(file).resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                yield resolved

@@ -1,0 +1,144 @@
+"""Markdown files: headings give the heading path, blocks keep their source, pipe tables become Tables."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from connectors.base import ConnectorError, DocumentBuilder
+from connectors.text import decode_text
+from ragkit.types import Document, Table
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_SIMPLE_KEY = re.compile(r"^([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(\S.*?)[ \t]*$")
+_YAML_KEY = re.compile(r"^[A-Za-z_][\w.-]*[ \t]*:(?:\s|$)")
+_BLOCK_SCALAR = re.compile(r"[|>][+-]?\d*")
+_COMMENT = re.compile(r"\A\s*<!--.*-->\s*\Z", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Split a leading ``---`` YAML block off ``text``.
+
+    Returns its simple ``key: value`` pairs (values as raw strings, matching quotes removed) and the rest.
+    """
+    match = _FRONT_MATTER.match(text)
+    lines = (match.group(1) or "").splitlines() if match else []
+    first = next((line for line in lines if line.strip()), "")
+    if match is None or not _YAML_KEY.match(first):  # "---" then prose: a rule and a setext heading
+        return {}, text
+    metadata: dict[str, str] = {}
+    for line in lines:
+        pair = _SIMPLE_KEY.match(line)
+        if pair and not _BLOCK_SCALAR.fullmatch(pair.group(2)):
+            value = pair.group(2)
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            metadata[pair.group(1)] = value
+    return metadata, text[match.end() :]
+
+
+def _plain(inline: Any) -> str:
+    """The plain text of an inline token: markup dropped, soft and hard breaks as spaces."""
+    parts: list[str] = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(_plain(child))
+    return " ".join("".join(parts).split())
+
+
+def _close_index(tokens: Sequence[Any], i: int) -> int:
+    """Index of the token closing the block opened at ``tokens[i]``."""
+    if tokens[i].nesting != 1:
+        return i
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += tokens[j].nesting
+        if depth == 0:
+            return j
+    return len(tokens) - 1
+
+
+def _table_rows(tokens: Sequence[Any]) -> list[list[str]]:
+    """Cell texts of each row in the tokens of one table."""
+    rows: list[list[str]] = []
+    in_cell = False
+    for token in tokens:
+        if token.type == "tr_open":
+            rows.append([])
+        elif token.type in ("th_open", "td_open"):
+            in_cell = True
+            rows[-1].append("")
+        elif token.type in ("th_close", "td_close"):
+            in_cell = False
+        elif token.type == "inline" and in_cell:
+            rows[-1][-1] = _plain(token)
+    return rows
+
+
+def _parser() -> Any:
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError as e:
+        message = "markdown needs the package 'markdown-it-py' (pip install markdown-it-py)"
+        raise ImportError(message, name="markdown_it") from e
+    return MarkdownIt("commonmark").enable("table")
+
+
+def load(path: Path, source: str) -> Document:
+    """Read a Markdown file as heading, text and table blocks; front matter goes to metadata.
+
+    Text blocks keep their Markdown source; a table block keeps its source rows, one line per row
+    (the ``|---|`` delimiter line left out), so row ``r`` of its Table is line ``r`` of its text.
+    Heading blocks hold the heading's plain text and their path ends with it.
+    """
+    data = Path(path).read_bytes()
+    metadata, body = split_front_matter(decode_text(data, path))
+    lines = body.split("\n")
+    tokens = _parser().parse(body)
+    builder = DocumentBuilder()
+    headings: list[tuple[int, str]] = []
+    tables = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        end = _close_index(tokens, i)
+        if token.level != 0 or token.map is None:
+            i = end + 1
+            continue
+        source_text = "\n".join(lines[token.map[0] : token.map[1]])
+        if token.type == "heading_open":
+            level = int(token.tag[1:])
+            title = _plain(tokens[i + 1])
+            if title:
+                headings = [h for h in headings if h[0] < level] + [(level, title)]
+                builder.add(title, "heading", heading_path=[h[1] for h in headings])
+        elif token.type == "table_open":
+            tables += 1
+            rows = _table_rows(tokens[i : end + 1])
+            table = Table(table_id=f"{source}#t{tables}", rows=rows, header_rows=1)
+            first, last = token.map
+            rows_text = "\n".join([lines[first], *lines[first + 2 : last]])  # the source rows, one line each
+            builder.add(rows_text, "table", heading_path=[h[1] for h in headings], table=table)
+        elif token.type == "hr" or (token.type == "html_block" and _COMMENT.match(token.content)):
+            pass
+        else:
+            builder.add(source_text, "text", heading_path=[h[1] for h in headings])
+        i = end + 1
+    if not builder.blocks:
+        raise ConnectorError(path, "no text content")
+    return builder.build(source=source, data=data, format="markdown", metadata=metadata)
+
+
+class MarkdownConnector:
+    """The ``Connector`` for Markdown."""
+
+    name = "markdown"
+    formats: tuple[str, ...] = ("markdown",)
+
+    def load(self, path: Path, source: str) -> Document:
+        return load(path, source)
