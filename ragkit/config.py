@@ -19,8 +19,8 @@ class EmbedderConfig:
 
 @dataclass
 class ChunkingConfig:
-    max_tokens: int = 200
-    overlap_tokens: int = 32
+    max_tokens: int = 240
+    overlap_tokens: int = 24
     table_rows_per_chunk: int = 20
 
 

@@ -1,6 +1,7 @@
 """Folder → changes (add / update / delete by content hash) → store, atomically and resumably."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Callable, Sequence
@@ -65,6 +66,11 @@ class Indexer:
         self.embedder = embedder
         self.chunker = chunker
         self.progress = progress or (lambda stage, done, total: None)
+        # cache keys are salted with the embedder, so vectors of another model are never reused
+        self.salt = json.dumps(embedder.settings(), sort_keys=True)
+
+    def vector_key(self, text: str) -> str:
+        return text_hash(self.salt + "\x00" + text)
 
     def settings(self) -> dict[str, Any]:
         return {"embedder": self.embedder.settings(), "chunker": self.chunker.settings()}
@@ -167,9 +173,14 @@ class Indexer:
         deletes: list[str],
         failures: dict[str, tuple[str | None, str]],
         cleared: list[str],
+        collection: str | None = None,
     ) -> int:
-        """Chunk, embed, upsert vectors, commit the manifest, publish derived stores. Returns chunks."""
+        """Chunk, embed, upsert vectors, commit the manifest, publish derived stores. Returns chunks.
+
+        With ``collection`` the vectors go to that (new) collection, which the commit makes current.
+        """
         store = self.store
+        vectors_out = store.vector_collection(collection) if collection else store.vectors
         if not docs and not deletes and not failures and not cleared:
             self.reconcile()
             return 0
@@ -178,7 +189,7 @@ class Indexer:
             self.progress("chunk", i, len(docs))
             chunks = self.chunker.run(doc)
             texts = [embed_text(c) for c in chunks]
-            upserts.append((doc, root, chunks, [text_hash(t) for t in texts]))
+            upserts.append((doc, root, chunks, [self.vector_key(t) for t in texts]))
         self.progress("chunk", len(docs), len(docs))
 
         # 1. vectors: embed what the cache lacks (each batch cached durably: a rerun resumes)
@@ -206,11 +217,12 @@ class Indexer:
         if ids:
             matrix = np.stack([vectors[h] for _, _, _, hashes in upserts for h in hashes])
             self.progress("store", 0, len(ids))
-            store.vectors.upsert(ids, matrix)
+            vectors_out.upsert(ids, matrix)
         checkpoint("vectors")
 
         # 3. manifest: one transaction swaps documents and chunks
-        store.commit(upserts, deletes, failures, cleared, self.settings())
+        settings = self.settings() | ({"collection": collection} if collection else {})
+        store.commit(upserts, deletes, failures, cleared, settings)
         checkpoint("manifest")
 
         # 4. derived stores: stale vectors out, lexical index for the new generation
@@ -220,6 +232,8 @@ class Indexer:
 
     def publish(self) -> None:
         store = self.store
+        if store.get_meta("collection"):
+            store.vectors.drop_other_collections()
         pending = [r[0] for r in store.db.execute("SELECT chunk_id FROM pending_deletes")]
         if pending:
             store.vectors.delete(pending)
@@ -235,7 +249,9 @@ class Indexer:
         """Repair the derived stores after an interrupted write: drop vectors the manifest doesn't
         hold, restore the ones it holds (from the embedding cache), rewrite the lexical index."""
         store = self.store
-        if not store.get_meta("dirty", False):
+        if store.get_meta("dirty", False):
+            store.vectors.drop_other_collections()
+        else:
             current = store.path / "lexical" / "CURRENT"
             if store.generation == 0 or (current.exists() and current.read_text().strip() == f"gen-{store.generation}"):
                 return {"restored": 0, "removed": 0}

@@ -1,8 +1,6 @@
 """The SDK facade: ``ragkit.open(path)`` → a Kit that indexes, searches, answers and chats."""
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,23 +71,14 @@ class Kit:
             return indexer.add_documents(documents, root=root)
 
     def _rebuild(self, wait: float) -> None:
-        """Re-chunk and re-embed every stored document into a fresh store, then swap it in."""
+        """Re-chunk and re-embed every stored document with the current settings into a new vector
+        collection; the manifest commit switches to it atomically (a crash keeps the old index)."""
+        import uuid
+
         with self.store.writer(wait):
             docs = [(self.store.document(d["doc_id"]), d["root"]) for d in self.store.documents()]
-            fresh_path = self.path.with_name(self.path.name + ".rebuild")
-            shutil.rmtree(fresh_path, ignore_errors=True)
-            fresh = Store(fresh_path, self.config)
-            self.config.save(fresh_path)
-            indexer = Indexer(fresh, self.embedder, self.chunker())
-            indexer.write(docs, [], {}, [])
-            fresh.close()
-            old = self.path.with_name(self.path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            self.store.close()
-            os.replace(self.path, old)
-            os.replace(fresh_path, self.path)
-            shutil.rmtree(old, ignore_errors=True)
-            self.store = Store(self.path, self.config)
+            indexer = self._indexer(None)
+            indexer.write(docs, [], {}, [], collection=f"chunks-{uuid.uuid4().hex[:12]}")
             self._services.clear()
 
     # -- reading ------------------------------------------------------------------------------------

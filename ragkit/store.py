@@ -92,9 +92,14 @@ class Store:
 
     @property
     def vectors(self) -> ChromaVectorStore:
-        if self._vectors is None:
-            self._vectors = ChromaVectorStore(self.path / VECTORS, self.config.vector_store)
+        """The committed vector collection (a rebuild writes a new one and commits its name)."""
+        name = self.get_meta("collection", "chunks")
+        if self._vectors is None or self._vectors.collection_name != name:
+            self._vectors = self.vector_collection(name)
         return self._vectors
+
+    def vector_collection(self, name: str) -> ChromaVectorStore:
+        return ChromaVectorStore(self.path / VECTORS, self.config.vector_store, collection=name)
 
     def close(self) -> None:
         if self._db is not None:

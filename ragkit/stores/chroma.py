@@ -43,6 +43,17 @@ class ChromaVectorStore:
             )
         return self._collection
 
+    def drop_other_collections(self) -> list[str]:
+        """Delete every collection but this one (left over from an interrupted rebuild)."""
+        _ = self.collection
+        dropped = []
+        for col in self._client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name != self.collection_name:
+                self._client.delete_collection(name)
+                dropped.append(name)
+        return dropped
+
     def _max_batch(self) -> int:
         try:
             return int(self._client.get_max_batch_size())
