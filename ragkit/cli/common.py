@@ -19,7 +19,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or lo
 
 def stderr(quiet: bool = False) -> Console:
     """A console on stderr (silent when quiet): progress, logs and warnings never touch stdout."""
-    return Console(stderr=True, quiet=quiet)
+    return Console(stderr=True, quiet=quiet, soft_wrap=True)
 
 
 def emit(data: Any, as_json: bool, human: str | None = None) -> None:
@@ -45,7 +45,7 @@ def _default(obj: Any) -> Any:
 
 def fail(message: str, code: int = 1) -> None:
     """Print an error on stderr and exit non-zero."""
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    sys.stderr.write(f"error: {message}\n")
     raise typer.Exit(code)
 
 
