@@ -42,6 +42,7 @@ class StructuredChunker:
             "max_tokens": self.config.max_tokens,
             "overlap_tokens": self.config.overlap_tokens,
             "table_rows_per_chunk": self.config.table_rows_per_chunk,
+            "table_row_chunks": self.config.table_row_chunks,
             "tokenizer": self.tokenizer_name,
         }
 
@@ -151,6 +152,9 @@ class StructuredChunker:
                     size = max(1, size // 2)
                 body_groups.append((r, min(len(body), r + size)))
                 r += size
+        if self.config.table_row_chunks and len(body) > 1:
+            # one chunk per row as well (header repeated): a question about one value matches its row
+            body_groups += [(i, i + 1) for i in range(len(body)) if (i, i + 1) not in body_groups]
         for lo, hi in body_groups:
             rows = body[lo:hi]
             first_row, last_row = table.header_rows + lo, table.header_rows + hi

@@ -22,6 +22,7 @@ class ChunkingConfig:
     max_tokens: int = 240
     overlap_tokens: int = 24
     table_rows_per_chunk: int = 20
+    table_row_chunks: bool = True  # also one chunk per table row, header repeated
 
 
 @dataclass

@@ -71,7 +71,8 @@ def test_large_table_split_in_row_groups_with_header(minilm_embedder):
     text = "\n".join(" | ".join(r) for r in rows)
     table = Table(table_id="t1", rows=rows, header_rows=1, caption="Sales by region")
     chunker = StructuredChunker(
-        ChunkingConfig(max_tokens=200, overlap_tokens=16, table_rows_per_chunk=20), minilm_embedder.token_offsets
+        ChunkingConfig(max_tokens=200, overlap_tokens=16, table_rows_per_chunk=20, table_row_chunks=False),
+        minilm_embedder.token_offsets,
     )
     doc = _doc([(text, "table", [], table)])
     chunks = chunker.run(doc)
@@ -91,3 +92,15 @@ def test_chunk_ids_stable_and_path_scoped():
     assert chunk_id("/a.txt", 0, "same") == chunk_id("/a.txt", 0, "same")
     assert chunk_id("/a.txt", 0, "same") != chunk_id("/b.txt", 0, "same")
     assert chunk_id("/a.txt", 0, "same") != chunk_id("/a.txt", 1, "same")
+
+
+def test_table_row_chunks_repeat_header(minilm_embedder):
+    rows = [["Item", "2019", "2018"], ["Revenue", "10", "9"], ["Costs", "4", "3"], ["Total", "6", "6"]]
+    table = Table(table_id="t2", rows=rows, header_rows=1)
+    chunker = StructuredChunker(ChunkingConfig(table_row_chunks=True), minilm_embedder.token_offsets)
+    doc = _doc([("\n".join(" | ".join(r) for r in rows), "table", [], table)])
+    chunks = chunker.run(doc)
+    assert [c.row_range for c in chunks] == [(1, 4), (1, 2), (2, 3), (3, 4)]
+    costs = chunks[2]
+    assert costs.text == "| Item | 2019 | 2018 |\n|---|---|---|\n| Costs | 4 | 3 |"
+    assert doc.text[costs.span[0] : costs.span[1]] == "Costs | 4 | 3"
