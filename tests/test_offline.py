@@ -45,8 +45,8 @@ SCRIPT = textwrap.dedent(
         reranker.run("which port", hits)
         loaded.append("reranker")
     if importlib.util.find_spec("connectors.ocr"):
-        from connectors.ocr import available_engine
-        engine = available_engine()
+        from connectors.ocr import get_engine
+        engine = get_engine()
         if engine is not None:
             from PIL import Image, ImageDraw
             img = Image.new("RGB", (300, 60), "white")

@@ -58,7 +58,7 @@ def table_document(table: dict[str, Any], table_mode: str = "table") -> Document
         builder.add(text, "text")
     else:
         raise ValueError(f"unknown table mode {table_mode!r}; valid: {', '.join(TABLE_MODES)}")
-    return builder.build(source=source, data=text.encode(), format="table")
+    return builder.build(source=source, data=f"{table_mode}\n{text}".encode(), format="table")
 
 
 def paragraph_document(paragraph: dict[str, Any]) -> Document:
