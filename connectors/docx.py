@@ -1,0 +1,119 @@
+"""DOCX connector (python-docx): headings, paragraphs and tables as blocks, in document order."""
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+from connectors.base import ConnectorError, DocumentBuilder
+from connectors.csv import clean_rows, guess_header_rows, table_text
+from ragkit.types import Document, Table
+
+FORMAT = "docx"
+_HEADING = re.compile(r"^heading\s*(\d+)$", re.IGNORECASE)
+
+
+def load(path: Path, source: str) -> Document:
+    """Read a Word document; headings set ``heading_path`` for the blocks that follow them."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConnectorError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    try:
+        import docx
+        from docx.table import Table as DocxTable
+    except ImportError as exc:  # pragma: no cover - declared dependency
+        raise ConnectorError(path, "DOCX support needs python-docx: pip install python-docx") from exc
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ConnectorError(path, "encrypted or legacy (.doc) document: save it as .docx without a password")
+    try:
+        document = docx.Document(str(path))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ConnectorError(path, f"corrupt or unreadable DOCX ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - python-docx raises assorted errors on broken files
+        raise ConnectorError(path, f"corrupt or unreadable DOCX ({type(exc).__name__}: {exc})") from exc
+
+    builder = DocumentBuilder()
+    stack: list[tuple[int, str]] = []  # (level, heading text)
+    n_tables = 0
+    for item in document.iter_inner_content():
+        path_now = [text for _, text in stack]
+        if isinstance(item, DocxTable):
+            rows = clean_rows(_table_rows(item))
+            if not rows:
+                continue
+            n_tables += 1
+            table = Table(table_id=f"{source}#t{n_tables}", rows=rows,
+                          header_rows=_header_rows(item, rows))
+            builder.add(table_text(rows), "table", table=table, heading_path=path_now)
+            continue
+        text = " ".join(item.text.split())
+        if not text:
+            continue
+        level = _heading_level(item)
+        if level is None:
+            builder.add(text, "text", heading_path=path_now)
+            continue
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, text))
+        builder.add(text, "heading", heading_path=[t for _, t in stack])
+    if not builder.blocks:
+        raise ConnectorError(path, "no text found in DOCX")
+    metadata = {"tables": n_tables}
+    title = (document.core_properties.title or "").strip()
+    if title:
+        metadata["title"] = title
+    return builder.build(source=source, data=data, format=FORMAT, metadata=metadata)
+
+
+def _heading_level(paragraph: object) -> int | None:
+    """1-9 for "Heading N" styles, 0 for "Title", else the paragraph's outline level, else None."""
+    style = getattr(paragraph, "style", None)
+    name = (getattr(style, "name", "") or "").strip()
+    if name.lower() == "title":
+        return 0
+    m = _HEADING.match(name)
+    if m:
+        return int(m.group(1))
+    # direct formatting: <w:outlineLvl w:val="N"/> (0-based) marks a heading without its style
+    ppr = paragraph._p.pPr  # type: ignore[attr-defined]
+    if ppr is not None:
+        for el in ppr.iterchildren():
+            if el.tag.endswith("}outlineLvl"):
+                val = el.get(el.tag.split("}")[0] + "}val")
+                if val is not None and val.isdigit() and int(val) < 9:
+                    return int(val) + 1
+    return None
+
+
+def _table_rows(table: object) -> list[list[str]]:
+    """Cell texts per row; a cell merged across columns or rows is kept once (top-left)."""
+    rows: list[list[str]] = []
+    above: list[object] = []
+    for row in table.rows:  # type: ignore[attr-defined]
+        cells, ids, last = [], [], None
+        for i, cell in enumerate(row.cells):
+            tc = cell._tc
+            ids.append(tc)
+            if tc is last or (i < len(above) and above[i] is tc):
+                cells.append("")
+            else:
+                cells.append(cell.text)
+            last = tc
+        rows.append(cells)
+        above = ids
+    return rows
+
+
+def _header_rows(table: object, rows: list[list[str]]) -> int:
+    """Rows marked "repeat as header row" in Word, else the usual first-row guess."""
+    marked = 0
+    for row in table.rows:  # type: ignore[attr-defined]
+        trpr = row._tr.trPr
+        if trpr is not None and any(el.tag.endswith("}tblHeader") for el in trpr.iterchildren()):
+            marked += 1
+        else:
+            break
+    return marked or guess_header_rows(rows)
