@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,8 @@ class Indexer:
         for i, (root, path, source, data, digest) in enumerate(work):
             self.progress("parse", i, len(work))
             try:
-                doc = load(path, source)
+                with _image_dir(self.store.path / "images"):
+                    doc = load(path, source)
             except ConnectorError as exc:
                 failures[source] = (str(root), str(exc))
                 continue
@@ -268,6 +270,18 @@ class Indexer:
             store.vectors.upsert(missing, np.stack([cached[info[c][0]] for c in missing]))
         self.publish()
         return {"restored": len(missing), "removed": len(orphans)}
+
+
+@contextmanager
+def _image_dir(path: Path) -> Iterator[None]:
+    """Connectors keep rendered page images of OCR'd pages here (the path goes in provenance)."""
+    previous = os.environ.get("RAGKIT_IMAGE_DIR")
+    os.environ["RAGKIT_IMAGE_DIR"] = previous or str(path.resolve())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("RAGKIT_IMAGE_DIR", None)
 
 
 def _under(doc_id: str, root: Path) -> bool:
