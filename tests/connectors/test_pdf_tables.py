@@ -16,8 +16,8 @@ from connectors import pdf  # noqa: E402
 from connectors.pdf_tables import Word, find_tables  # noqa: E402
 from ragkit.eval.tables import evaluate_icdar, evaluate_tabula, normalize_cell  # noqa: E402
 
-ICDAR = Path("/work/shared/data/pdf_tables/icdar2013")
-TABULA = Path("/work/shared/data/pdf_tables/tabula_java")
+ICDAR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pdf_tables" / "icdar2013"
+TABULA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pdf_tables" / "tabula_java"
 
 
 def _tables(doc):
