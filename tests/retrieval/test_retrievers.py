@@ -1,0 +1,115 @@
+"""Retrievers on a real store (hash embedder: instant, deterministic): modes, filters on every
+retriever, batch = single, a cached service per kit."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ragkit
+from ragkit.config import Config
+from ragkit.eval.beir import to_document
+from ragkit.retrieval import MODES, service
+from ragkit.retrieval import dense as dense_module
+
+TOPICS = {
+    "fruit": "apples and pears grow in the orchard; ripe fruit falls in autumn",
+    "space": "rockets carry satellites into orbit around the earth and the moon",
+    "music": "the orchestra played a symphony with violins and a grand piano",
+    "code": "python functions return values and raise exceptions on errors",
+}
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory: pytest.TempPathFactory):
+    config = Config()
+    config.embedder.name = "hash"
+    kit = ragkit.open(tmp_path_factory.mktemp("store") / "s", config)
+    docs = []
+    for folder in ("a", "b"):
+        for topic, text in TOPICS.items():
+            doc = to_document(f"{folder}/{topic}.txt", topic, f"{text}. Filed under {folder}.", {"team": folder})
+            doc.source = f"{folder}/{topic}.txt"
+            doc.format = "markdown" if topic == "code" else "text"
+            docs.append(doc)
+    kit.add_documents(docs)
+    yield kit
+    kit.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_modes_find_the_topic(kit, mode: str) -> None:
+    hits = kit.search("rockets orbit the moon", k=3, mode=mode)
+    assert hits and hits[0].chunk.doc_id.endswith("space.txt")
+    assert all(h.chunk.text for h in hits)
+    assert hits == sorted(hits, key=lambda h: -h.score)
+    if mode == "hybrid":
+        assert set(hits[0].scores) == {"lexical", "dense"}
+
+
+WHERES = [
+    ({"source_prefix": "b/"}, lambda c: c.source.startswith("b/")),
+    ({"team": "a"}, lambda c: c.metadata.get("team") == "a"),
+    ({"format": "markdown"}, lambda c: c.source.endswith("code.txt")),
+    ({"team": "b", "format": "text"}, lambda c: c.source.startswith("b/") and not c.source.endswith("code.txt")),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("where,ok", WHERES)
+def test_filters_apply_to_every_retriever(kit, mode: str, where, ok) -> None:
+    hits = kit.search("rockets orbit the moon python orchestra apples", k=10, mode=mode, where=where)
+    assert hits, (mode, where)
+    assert all(ok(h.chunk) for h in hits), [h.chunk.source for h in hits]
+    assert {h.chunk.chunk_id for h in hits} <= kit.store.filter_ids(where)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_filter_with_no_match(kit, mode: str) -> None:
+    assert kit.search("apples", mode=mode, where={"team": "nobody"}) == []
+
+
+def test_dense_filter_paths_agree(kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact search over the allowed vectors and HNSW over-fetch + post-filter rank the same."""
+    retriever = service(kit).retriever("dense")
+    where = {"source_prefix": "a/"}  # half of the store
+    monkeypatch.setattr(dense_module, "EXACT_BELOW", 0.0)  # over-fetch
+    overfetch = retriever.candidates(["violins and piano"], 4, where)[0]
+    monkeypatch.setattr(dense_module, "EXACT_BELOW", 1.1)  # exact
+    retriever._subsets.clear()
+    exact = retriever.candidates(["violins and piano"], 4, where)[0]
+    assert [i for i, _ in exact] == [i for i, _ in overfetch]
+    assert [s for _, s in exact] == pytest.approx([s for _, s in overfetch], abs=1e-4)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_batch_equals_single(kit, mode: str) -> None:
+    queries = ["apples in autumn", "python exceptions", "symphony violins"]
+    batch = kit.search_batch(queries, k=4, mode=mode)
+    for query, hits in zip(queries, batch):
+        single = kit.search(query, k=4, mode=mode)
+        assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in single]
+
+
+def test_service_is_cached_and_follows_config(kit) -> None:
+    svc = service(kit)
+    assert service(kit) is svc
+    assert svc.retriever("dense") is svc.retriever("dense")
+    saved = kit.config.retrieval.fusion
+    try:
+        kit.config.retrieval.fusion = "rrf"
+        hits = kit.search("apples", k=2)
+        assert hits[0].score < 0.05  # an RRF score
+    finally:
+        kit.config.retrieval.fusion = saved
+    with pytest.raises(ValueError, match="unknown mode"):
+        kit.search("apples", mode="graph")
+
+
+def test_empty_store(tmp_path: Path) -> None:
+    config = Config()
+    config.embedder.name = "hash"
+    empty = ragkit.open(tmp_path / "empty", config)
+    for mode in MODES:
+        assert empty.search("anything", mode=mode) == []
+    empty.close()
