@@ -8,6 +8,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.ragkit-installed
 export HF_HUB_OFFLINE := 1
 export ORT_DISABLE_TELEMETRY := 1
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: install demo test clean
 

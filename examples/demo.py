@@ -40,9 +40,23 @@ def main() -> int:
     except ImportError:
         return 0
     questions = [q for q in (HERE / "questions.txt").read_text().splitlines() if q.strip()]
+    print(f"\n== answers from the default generator ({args.generator or kit.config.generator.name})")
+    answer_all(kit, questions, args.generator)
+    if args.generator is None and kit.config.generator.name != "local":
+        print("\n== the same questions with the local model (SmolLM2-135M-Instruct, llama.cpp, CPU)")
+        answer_all(kit, questions[:3], "local")
+    return 0
+
+
+def answer_all(kit: ragkit.Kit, questions: list[str], generator: str | None) -> None:
+    """Ask each question and print its sentences with verified flags and the cited spans."""
     for question in questions:
         started = time.perf_counter()
-        answer = kit.ask(question, generator=args.generator)
+        try:
+            answer = kit.ask(question, generator=generator)
+        except Exception as exc:  # e.g. the local runtime is not installed
+            print(f"\nQ: {question}\n   {generator} generator unavailable: {exc}")
+            return
         took = time.perf_counter() - started
         print(f"\nQ: {question}  ({answer.generator}, {took:.1f}s)")
         if answer.abstained:
@@ -56,7 +70,6 @@ def main() -> int:
             page = f" p.{cit.page}" if cit.page else ""
             print(f"   [{cit.n}] {Path(cit.source).name}{page} [{cit.span[0]}:{cit.span[1]}] \"{cit.quote[:100]}\"")
         print(f"   grounded: {answer.grounded:.2f}")
-    return 0
 
 
 if __name__ == "__main__":

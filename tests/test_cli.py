@@ -8,25 +8,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import typer.main
 
 from ragkit.cli.main import app
 from tests.conftest import REPO, hash_config, write_files
 
 
-def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+def _commands(group, prefix: str = "") -> dict:
     out = {}
     for name, cmd in group.commands.items():
         full = f"{prefix}{name}"
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):  # a group (typer may use its own click)
             out.update(_commands(cmd, full + " "))
         else:
             out[full] = cmd
     return out
 
 
-def all_commands() -> dict[str, click.Command]:
+def all_commands() -> dict:
     return _commands(typer.main.get_command(app))
 
 

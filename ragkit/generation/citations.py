@@ -57,6 +57,10 @@ class DraftSentence:
     cited: list[int] = field(default_factory=list)
 
 
+_ENUMERATOR = re.compile(r"\(?(\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]")
+_LEADING_ENUMERATOR = re.compile(r"^\s*\(?\d{1,3}[.)]\s+(?=\S)")
+
+
 def split_answer(answer: str) -> list[DraftSentence]:
     """Split an answer into sentences with their markers.
 
@@ -64,17 +68,27 @@ def split_answer(answer: str) -> list[DraftSentence]:
     """
     pieces = [answer[s:e] for s, e in split_sentences(answer)]
     out: list[DraftSentence] = []
+    carried: list[int] = []  # markers of a list enumerator ("1.") go to the sentence after it
+    after_enumerator = False
     for piece in pieces:
         lead = _MARKER_RUN.match(piece)
-        if lead and out:
+        if lead and out and not after_enumerator:
             out[-1].cited.extend(n for n in parse_markers(lead.group(0)) if n not in out[-1].cited)
             piece = piece[lead.end() :]
-        text = strip_markers(piece)
+        text = _LEADING_ENUMERATOR.sub("", strip_markers(piece)).strip()
         cited = parse_markers(piece)
+        after_enumerator = False
+        if _ENUMERATOR.fullmatch(text):
+            carried.extend(cited)
+            after_enumerator = True
+            continue
         if not any(ch.isalnum() for ch in text):
             if out:
                 out[-1].cited.extend(n for n in cited if n not in out[-1].cited)
             continue
+        if carried:
+            cited = carried + [n for n in cited if n not in carried]
+            carried = []
         out.append(DraftSentence(text=text, cited=cited))
     return out
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: fixtures_docs
 
-from fixtures_docs import make_docx  # noqa: E402
+from tests.fixtures_docs import make_docx  # noqa: E402
 
 from connectors import docx as docx_connector  # noqa: E402
 from connectors.base import ConnectorError  # noqa: E402

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: fixtures_docs
 
-from fixtures_docs import make_text_png  # noqa: E402
+from tests.fixtures_docs import make_text_png  # noqa: E402
 
 from connectors import ocr  # noqa: E402
 from connectors.ocr import OcrLine, block_text, layout_blocks  # noqa: E402

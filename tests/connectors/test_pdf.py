@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: fixtures_docs
 
-from fixtures_docs import (  # noqa: E402
+from tests.fixtures_docs import (  # noqa: E402
     make_encrypted_pdf,
     make_image_only_pdf,
     make_mixed_pdf,

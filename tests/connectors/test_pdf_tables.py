@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: fixtures_docs
 
-from fixtures_docs import TABLE_ROWS, make_table_pdf, make_text_pdf  # noqa: E402
+from tests.fixtures_docs import TABLE_ROWS, make_table_pdf, make_text_pdf  # noqa: E402
 
 from connectors import pdf  # noqa: E402
 from connectors.pdf_tables import Word, find_tables  # noqa: E402

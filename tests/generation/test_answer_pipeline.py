@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fake_openai_server import FakeOpenAIServer
-from gen_support import EIFFEL, DuckKit, eiffel_hits
+from tests.generation.fake_openai_server import FakeOpenAIServer
+from tests.generation.gen_support import EIFFEL, DuckKit, eiffel_hits
 
 from ragkit.config import Config, GeneratorConfig
 from ragkit.generation import GeneratorError, make_generator

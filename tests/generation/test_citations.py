@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gen_support import EIFFEL, chunk
+from tests.generation.gen_support import EIFFEL, chunk
 
 from ragkit.generation.citations import (
     make_citation,
@@ -101,3 +101,14 @@ def test_parse_structured_answers():
     assert parse_structured("Plain text [1].") is None
     assert parse_structured('{"broken": ') is None
     assert parse_structured('```json\n{"sentences": [{"text": "A.", "citations": [3]}]}\n```')[0].cited == [3]
+
+
+def test_list_enumerators_are_not_sentences():
+    from ragkit.generation.citations import split_answer
+
+    drafts = split_answer("1. [2] Fixes go to the two latest releases. 2. [1] Reports go to security. 3) Done [3].")
+    assert [(d.text, d.cited) for d in drafts] == [
+        ("Fixes go to the two latest releases.", [2]),
+        ("Reports go to security.", [1]),
+        ("Done.", [3]),
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gen_support import EIFFEL, FUJI, NILE, eiffel_hits
+from tests.generation.gen_support import EIFFEL, FUJI, NILE, eiffel_hits
 
 from ragkit.generation.extractive import ExtractiveGenerator
 from ragkit.generation.prompt import ABSTAIN_TEXT, build_prompt

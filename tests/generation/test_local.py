@@ -12,7 +12,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch/llama load libgomp (see local.py)
 
 import pytest  # noqa: E402
-from gen_support import eiffel_hits  # noqa: E402
+from tests.generation.gen_support import eiffel_hits  # noqa: E402
 
 from ragkit.config import GeneratorConfig  # noqa: E402
 from ragkit.generation import GeneratorError, make_generator  # noqa: E402

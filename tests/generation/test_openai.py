@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_openai_server import MODEL, FakeOpenAIServer  # noqa: E402
+from tests.generation.fake_openai_server import MODEL, FakeOpenAIServer  # noqa: E402
 
 from ragkit.config import GeneratorConfig  # noqa: E402
 from ragkit.generation import GeneratorError, make_generator  # noqa: E402

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gen_support import EIFFEL, eiffel_hits
+from tests.generation.gen_support import EIFFEL, eiffel_hits
 
 from ragkit.generation.prompt import ABSTAIN_TEXT, approx_tokens, block_cost, build_prompt, overhead, parse_prompt
 from ragkit.generation.sentences import sentences, split_sentences

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gen_support import EIFFEL, FUJI, NILE
+from tests.generation.gen_support import EIFFEL, FUJI, NILE
 
 from ragkit.generation.verify import Passage, Verifier, names, numbers
 
