@@ -180,7 +180,7 @@ def test_wrong_output_count_is_an_error(monkeypatch):
 
 def test_pipeline_uses_guided_json_and_drops_unknown_citations(monkeypatch, minilm_embedder):
     """ask_many sends one batch with the answer schema; [7] (not in the context) is dropped."""
-    from gen_support import DuckKit, eiffel_hits
+    from tests.generation.gen_support import DuckKit, eiffel_hits
 
     from ragkit.config import Config
     from ragkit.generation.pipeline import ask_many
