@@ -38,6 +38,9 @@ SCRIPT = textwrap.dedent(
     if importlib.util.find_spec("ragkit.generation"):
         answer = kit.ask("Which port does the service use?")
         loaded.append("generator:" + answer.generator)
+        if importlib.util.find_spec("llama_cpp") or importlib.util.find_spec("gguf"):
+            answer = kit.ask("Which port does the service use?", generator="local")
+            loaded.append("generator:" + answer.generator)
     if importlib.util.find_spec("ragkit.retrieval.rerank"):
         from ragkit.config import RerankerConfig
         from ragkit.retrieval.rerank import make_reranker
@@ -83,6 +86,7 @@ def test_index_and_search_make_no_network_connections(tmp_path: Path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "DONE" in proc.stdout
+    assert "generator:local" in proc.stdout and "reranker" in proc.stdout and "ocr" in proc.stdout, proc.stdout
     lines = [ln for ln in trace.read_text().splitlines() if "connect(" in ln]
     bad = [ln for ln in lines if not re.search(r"sa_family=AF_UNIX", ln)]
     assert not bad, "network connection attempts:\n" + "\n".join(bad[:20])
