@@ -29,7 +29,7 @@ class ChunkingConfig:
 class RetrievalConfig:
     mode: str = "hybrid"  # lexical | dense | hybrid
     fusion: str = "cc"  # cc | rrf
-    normalization: str = "minmax"  # minmax | zscore
+    normalization: str = "zscore"  # zscore | minmax (z-score: best in every setting measured, docs/retrieval.md)
     weight: float = 0.5  # CC weight of the dense retriever
     rrf_k: int = 60
     depth: int = 100

@@ -117,6 +117,13 @@ class Kit:
 
         return chat(self, history, question, **kwargs)
 
+    def tune(self, queries: dict[str, str], qrels: dict[str, dict[str, int]], save: bool = True) -> Any:
+        """Fit the hybrid fusion weight and normalization on labeled queries (query id -> text, qrels
+        query id -> {doc id: relevance}); saved in the store's config unless ``save`` is False."""
+        from ragkit.retrieval import tune
+
+        return tune(self, queries, qrels, save=save)
+
     def document_text(self, doc_id: str) -> str:
         return self.store.document_text(doc_id)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from ragkit.config import RetrievalConfig
@@ -25,32 +24,19 @@ class HybridRetriever:
 
     name = "hybrid"
 
-    def __init__(self, store: Any, lexical: Any, dense: Any, config: RetrievalConfig, parallel: bool = True):
+    def __init__(self, store: Any, lexical: Any, dense: Any, config: RetrievalConfig):
         self.store = store
         self.lexical = lexical
         self.dense = dense
         self.config = config
-        self.parallel = parallel
-        self._pool: ThreadPoolExecutor | None = None
-
-    def _lexical_async(self, queries: Sequence[str], depth: int, where: Mapping[str, Any] | None) -> Future:
-        """BM25 on a worker thread while this one embeds the query (both release the GIL)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-bm25")
-        return self._pool.submit(self.lexical.candidates, queries, depth, where)
 
     def candidate_lists(
         self, queries: Sequence[str], where: Mapping[str, Any] | None = None, depth: int | None = None
     ) -> list[tuple[Ranked, Ranked]]:
         """Per query, the (lexical, dense) candidate lists before fusion."""
         depth = depth or self.config.depth
-        if self.parallel:
-            future = self._lexical_async(queries, depth, where)
-            den = self.dense.candidates(queries, depth, where)
-            lex = future.result()
-        else:
-            lex = self.lexical.candidates(queries, depth, where)
-            den = self.dense.candidates(queries, depth, where)
+        lex = self.lexical.candidates(queries, depth, where)
+        den = self.dense.candidates(queries, depth, where)
         return list(zip(lex, den))
 
     def candidates(
