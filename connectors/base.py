@@ -16,6 +16,18 @@ class ConnectorError(Exception):
         super().__init__(f"{path}: {reason}")
 
 
+# Office documents in the legacy OLE2 container: .doc/.xls, and password-protected .docx/.xlsx.
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, or a ConnectorError naming the file and why it can't be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConnectorError(path, f"cannot read file: {exc.strerror or exc}") from exc
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -6,7 +6,7 @@ import io
 import re
 from pathlib import Path
 
-from connectors.base import ConnectorError, DocumentBuilder
+from connectors.base import ConnectorError, DocumentBuilder, read_bytes
 from connectors.text import decode_text
 from ragkit.types import Document, Table
 
@@ -19,10 +19,7 @@ _NUMBER = re.compile(r"^[-+(]?[$€£¥]?\s?[\d.,]*\d[\d.,]*\s?%?\)?$|^\d{4}-\d{
 def load(path: Path, source: str) -> Document:
     """Read a delimited text file into a Document with a single table block."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConnectorError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    data = read_bytes(path)
     text = decode_text(data, path)
     if not text.strip():
         raise ConnectorError(path, "empty file")

@@ -5,7 +5,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from connectors.base import ConnectorError, DocumentBuilder
+from connectors.base import OLE2_MAGIC, ConnectorError, DocumentBuilder, read_bytes
 from connectors.csv import clean_rows, guess_header_rows, table_text
 from ragkit.types import Document, Table
 
@@ -16,16 +16,13 @@ _HEADING = re.compile(r"^heading\s*(\d+)$", re.IGNORECASE)
 def load(path: Path, source: str) -> Document:
     """Read a Word document; headings set ``heading_path`` for the blocks that follow them."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConnectorError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    data = read_bytes(path)
     try:
         import docx
         from docx.table import Table as DocxTable
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise ConnectorError(path, "DOCX support needs python-docx: pip install python-docx") from exc
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if data[:8] == OLE2_MAGIC:
         raise ConnectorError(path, "encrypted or legacy (.doc) document: save it as .docx without a password")
     try:
         document = docx.Document(str(path))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from connectors.base import ConnectorError, DocumentBuilder
+from connectors.base import ConnectorError, DocumentBuilder, read_bytes
 from ragkit.types import Document
 
 FORMAT = "image"
@@ -20,10 +20,7 @@ def load(path: Path, source: str) -> Document:
     from connectors import ocr
 
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConnectorError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    data = read_bytes(path)
     try:
         from PIL import Image, ImageOps
     except ImportError as exc:  # pragma: no cover - declared dependency

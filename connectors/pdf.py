@@ -27,7 +27,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import ConnectorError, DocumentBuilder
+from connectors.base import ConnectorError, DocumentBuilder, read_bytes
 from connectors.pdf_tables import FoundTable, Word, find_tables, visual_lines
 from ragkit.types import Document, Table
 
@@ -115,10 +115,7 @@ class _Page:
 def load(path: Path, source: str) -> Document:
     """Read a PDF into a Document; raises ConnectorError for encrypted, corrupt or unreadable files."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConnectorError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    data = read_bytes(path)
     if not data.strip():
         raise ConnectorError(path, "empty file")
     pdf = _open(path, data)

@@ -5,7 +5,7 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 
-from connectors.base import ConnectorError, DocumentBuilder
+from connectors.base import OLE2_MAGIC, ConnectorError, DocumentBuilder, read_bytes
 from connectors.csv import clean_rows, guess_header_rows, table_text
 from ragkit.types import Document, Table
 
@@ -15,15 +15,12 @@ FORMAT = "xlsx"
 def load(path: Path, source: str) -> Document:
     """Read a workbook; each worksheet with data becomes a table block with its sheet name."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConnectorError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    data = read_bytes(path)
     try:
         from openpyxl import load_workbook
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise ConnectorError(path, "XLSX support needs openpyxl: pip install openpyxl") from exc
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if data[:8] == OLE2_MAGIC:
         raise ConnectorError(path, "encrypted or legacy (.xls) workbook: save it as .xlsx without a password")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
