@@ -101,9 +101,6 @@ def tune(
         result = tune_queries(kit, labeled, judgments, save=not dry_run)
     except ValueError as exc:
         fail(str(exc))
-    known = set()
-    for rels in judgments.values():
-        known.update(rels)
     data = {
         "weight": result.weight,
         "normalization": result.normalization,
