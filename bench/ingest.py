@@ -4,7 +4,7 @@ Each variant runs in its own subprocess (fresh memory, model loaded and warmed b
 starts), in alternating order over several rounds; prints one JSON document with the median and
 spread of each. Usage:
 
-    python bench/ingest.py [DATA_DIR] [--limit N] [--rounds 3] [--variants ragkit,embed,llamaindex]
+    python bench/ingest.py [DATA_DIR] [--limit N] [--rounds 3] [--variants ragkit,ragkit-1024,embed,llamaindex]
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def run_variant(variant: str, data: Path, limit: int | None) -> dict[str, float]
             started = time.perf_counter()
             embedder.embed(texts)
             seconds = time.perf_counter() - started
-            calls = 0  # one call: sentence-transformers sorts all texts by length
+            calls = 0  # one call: the embedder sorts all texts by token length
         else:
             started = time.perf_counter()
             report = kit.add_documents(docs)
