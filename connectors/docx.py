@@ -1,8 +1,8 @@
 """DOCX connector (python-docx): headings, paragraphs and tables as blocks, in document order."""
 from __future__ import annotations
 
+import io
 import re
-import zipfile
 from pathlib import Path
 
 from connectors.base import OLE2_MAGIC, ConnectorError, DocumentBuilder, read_bytes
@@ -25,9 +25,7 @@ def load(path: Path, source: str) -> Document:
     if data[:8] == OLE2_MAGIC:
         raise ConnectorError(path, "encrypted or legacy (.doc) document: save it as .docx without a password")
     try:
-        document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ConnectorError(path, f"corrupt or unreadable DOCX ({type(exc).__name__}: {exc})") from exc
+        document = docx.Document(io.BytesIO(data))  # the bytes hashed are the bytes parsed
     except Exception as exc:  # noqa: BLE001 - python-docx raises assorted errors on broken files
         raise ConnectorError(path, f"corrupt or unreadable DOCX ({type(exc).__name__}: {exc})") from exc
 

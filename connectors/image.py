@@ -6,6 +6,7 @@ block's ``bbox`` is the union of its lines in image pixels ``(x0, top, x1, botto
 """
 from __future__ import annotations
 
+import io
 import statistics
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def load(path: Path, source: str) -> Document:
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise ConnectorError(path, "images need Pillow: pip install pillow") from exc
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im:  # the bytes hashed are the bytes parsed
             im.load()
             image = ImageOps.exif_transpose(im)  # phone photos: honour the EXIF orientation
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
