@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from connectors.base import ConnectorError, DocumentBuilder
+from connectors.base import ConnectorError, DocumentBuilder, read_bytes
 from connectors.text import decode_text
 from ragkit.types import Document, Table
 
@@ -211,7 +211,7 @@ def _links(roots: list[Any]) -> list[dict[str, str]]:
 
 def load(path: Path, source: str) -> Document:
     """Read an HTML file as heading, text and table blocks of its main content."""
-    data = Path(path).read_bytes()
+    data = read_bytes(path)
     root = _parse(decode_html(data, path))
     if root is None:
         raise ConnectorError(path, "empty file")

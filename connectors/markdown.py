@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from connectors.base import ConnectorError, DocumentBuilder
+from connectors.base import ConnectorError, DocumentBuilder, read_bytes
 from connectors.text import decode_text
 from ragkit.types import Document, Table
 
@@ -96,7 +96,7 @@ def load(path: Path, source: str) -> Document:
     (the ``|---|`` delimiter line left out), so row ``r`` of its Table is line ``r`` of its text.
     Heading blocks hold the heading's plain text and their path ends with it.
     """
-    data = Path(path).read_bytes()
+    data = read_bytes(path)
     metadata, body = split_front_matter(decode_text(data, path))
     lines = body.split("\n")
     tokens = _parser().parse(body)

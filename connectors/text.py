@@ -5,7 +5,7 @@ import codecs
 import re
 from pathlib import Path
 
-from connectors.base import ConnectorError, DocumentBuilder
+from connectors.base import ConnectorError, DocumentBuilder, read_bytes
 from ragkit.types import Document
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -49,7 +49,7 @@ def paragraphs(text: str) -> list[str]:
 
 def load(path: Path, source: str) -> Document:
     """Read a text file as a Document whose blocks are its paragraphs."""
-    data = Path(path).read_bytes()
+    data = read_bytes(path)
     text = decode_text(data, path)
     builder = DocumentBuilder()
     for paragraph in paragraphs(text):
