@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hotpot import DEFAULT_DATA, DiskEmbedder, exact_match, f1, halves, load, normalize_answer, paragraph_text  # noqa: E402
+from report import emit_report  # noqa: E402
 
 from ragkit.generation.citations import strip_markers  # noqa: E402
 from ragkit.types import Block, Document  # noqa: E402
@@ -178,10 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {json.dumps(report['backends'][name]['all'])}", file=sys.stderr)
         report["machine"]["load_avg_end"] = os.getloadavg()
         kit.close()
-    text = json.dumps(report, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_report(report, args.json)
     return 0
 
 

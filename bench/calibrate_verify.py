@@ -28,7 +28,6 @@ Prints one JSON document: the chosen constants and precision/recall on both halv
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hotpot import DEFAULT_DATA, DiskEmbedder, halves, load, paragraph_text  # noqa: E402
+from report import emit_report  # noqa: E402
 
 from ragkit.generation.extractive import ExtractiveGenerator, _answer_like  # noqa: E402
 from ragkit.generation.sentences import content_terms, split_sentences  # noqa: E402
@@ -433,10 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "seconds": round(time.time() - started, 1),
     }
-    text = json.dumps(report, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_report(report, args.json)
     return 0
 
 

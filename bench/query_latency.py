@@ -30,6 +30,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from report import emit_report  # noqa: E402
+
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -274,10 +277,7 @@ def main() -> None:
         results["sizes"][str(n)] = {"chunks": len(ids), "stand_in_vectors": stand_ins, **row}
         log(json.dumps({n: row}, indent=1))
         kit.close()
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
+    emit_report(results, args.json)
 
 
 if __name__ == "__main__":

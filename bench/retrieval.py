@@ -21,6 +21,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from report import emit_report  # noqa: E402
 DATA = ROOT.parent / "shared" / "data"
 COLUMNS = ("lexical", "dense", "rrf", "cc", "cc-zscore", "hybrid", "tuned")
 
@@ -199,10 +201,7 @@ def main() -> None:
         values = row(result, metric)
         lines.append(f"{name} {metric}".ljust(22) + "".join(f"{values[c]:9.4f}" if values.get(c) is not None else " " * 9 for c in COLUMNS))
     log("\n".join(lines))
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
+    emit_report(out, args.json)
 
 
 if __name__ == "__main__":
