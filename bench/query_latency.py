@@ -139,10 +139,7 @@ class MiniLMForPeers:
         self.embedder = embedder
 
     def query(self, text: str) -> list[float]:
-        from ragkit.retrieval.dense import lean_threads
-
-        with lean_threads():  # the same threading as ragkit's query path
-            return self.embedder.embed_query(text).tolist()
+        return self.embedder.embed_query(text).tolist()  # the same call as ragkit's query path
 
     def documents(self, texts: list[str]) -> list[list[float]]:
         return self.embedder.embed(texts).tolist()

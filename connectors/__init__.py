@@ -1,9 +1,6 @@
 """Connectors turn files into Documents; ``load`` picks the right one by sniffing the file."""
 from __future__ import annotations
 
-# ragkit first: it switches model libraries offline before any connector loads one.
-import ragkit  # noqa: F401  isort: skip
-
 from connectors.base import ConnectorError
 from connectors.folder import iter_files
 from connectors.registry import FORMATS, load, sniff

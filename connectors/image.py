@@ -11,13 +11,14 @@ import statistics
 from pathlib import Path
 
 from connectors.base import ConnectorError, DocumentBuilder, read_bytes
-from ragkit.types import Document
+from ragkit.types import ConnectorOptions, Document
 
 FORMAT = "image"
 
 
-def load(path: Path, source: str) -> Document:
+def load(path: Path, source: str, options: ConnectorOptions | None = None) -> Document:
     """OCR an image file into a Document; ConnectorError if unreadable or no OCR engine exists."""
+    options = options or ConnectorOptions()
     from connectors import ocr
 
     path = Path(path)
@@ -34,7 +35,7 @@ def load(path: Path, source: str) -> Document:
         raise ConnectorError(path, f"corrupt or unsupported image ({exc})") from exc
 
     try:
-        engine = ocr.get_engine()
+        engine = ocr.get_engine(options.ocr_engine, options.ocr_lang)
     except ValueError as exc:
         raise ConnectorError(path, str(exc)) from exc
     if engine is None:

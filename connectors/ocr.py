@@ -4,8 +4,8 @@
 returns :class:`OcrLine` records (text, pixel bbox ``(x0, top, x1, bottom)``, confidence 0..1).
 ``layout_blocks(lines)`` groups lines into paragraphs/columns in reading order.
 
-Engine choice: env ``RAGKIT_OCR_ENGINE`` = ``rapidocr`` | ``tesseract`` | ``none`` (default: the first
-one available in that order). Both run fully offline: rapidocr ships its ONNX models inside the
+Engine choice: ``get_engine(name)`` with ``rapidocr`` | ``tesseract`` | ``none`` (the store's config
+``ocr.engine``; empty: the first one available in that order). Both run fully offline: rapidocr ships its ONNX models inside the
 wheel and is pointed at them explicitly, so it never downloads; onnxruntime telemetry is disabled
 before it is imported.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
-import os
 import shutil
 import statistics
 import subprocess
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 NO_ENGINE_REASON = (
     "no text layer and no OCR engine installed: pip install rapidocr (or apt install tesseract-ocr)"
 )
-ENGINE_ENV = "RAGKIT_OCR_ENGINE"
 
 
 @dataclass
@@ -77,7 +75,9 @@ class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self) -> None:
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+        from ragkit.offline import enforce_offline
+
+        enforce_offline()  # onnxruntime reads its telemetry switch at import
         from rapidocr import RapidOCR
 
         models = Path(importlib.util.find_spec("rapidocr").origin).parent / "models"
@@ -120,7 +120,7 @@ class TesseractEngine:
         self.binary = shutil.which("tesseract")
         if not self.binary:
             raise RuntimeError("tesseract not found: apt install tesseract-ocr tesseract-ocr-eng")
-        self.lang = lang or os.environ.get("RAGKIT_TESSERACT_LANG", "eng")
+        self.lang = lang or "eng"
 
     def recognize(self, image: Image.Image | str | Path) -> list[OcrLine]:
         pil = _as_pil(image)
@@ -165,30 +165,31 @@ def available_engines() -> list[str]:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(name: str) -> OcrEngine:
+def _load(name: str, lang: str = "eng") -> OcrEngine:
     # Cached because loading the ONNX sessions costs ~1.5 s; created lazily on first use only.
     if name == "rapidocr":
         return RapidOcrEngine()
     if name == "tesseract":
-        return TesseractEngine()
+        return TesseractEngine(lang)
     raise ValueError(f"unknown OCR engine {name!r} (rapidocr | tesseract | none)")
 
 
-def get_engine(name: str | None = None) -> OcrEngine | None:
-    """The OCR engine to use (``name``, else env ``RAGKIT_OCR_ENGINE``, else the best available)."""
-    name = (name or os.environ.get(ENGINE_ENV) or "").strip().lower()
+def get_engine(name: str | None = None, lang: str = "eng") -> OcrEngine | None:
+    """The OCR engine ``name`` (``rapidocr`` | ``tesseract`` | ``none``), or the best available one
+    when ``name`` is empty; None when none can be loaded."""
+    name = (name or "").strip().lower()
     if name == "none":
         return None
     if name:
         if name not in ("rapidocr", "tesseract"):
-            raise ValueError(f"unknown OCR engine {name!r} in {ENGINE_ENV} (rapidocr | tesseract | none)")
+            raise ValueError(f"unknown OCR engine {name!r}; valid: rapidocr, tesseract, none")
         try:
-            return _load(name)
+            return _load(name, lang)
         except Exception:  # noqa: BLE001 - not installed or broken: callers report "no OCR engine"
             return None
     for candidate in available_engines():
         try:
-            return _load(candidate)
+            return _load(candidate, lang)
         except Exception:  # a broken install of one engine should not hide the other
             continue
     return None

@@ -11,15 +11,12 @@ text becomes ``image`` blocks.
 Boxes (``Block.bbox``, ``Table.bbox``) are PDF points with a top-left origin, ``(x0, top, x1,
 bottom)``, on the page as displayed (its /Rotate applied); OCR'd blocks use the same frame.
 
-Environment:
-- ``RAGKIT_IMAGE_DIR``: where rendered images of OCR'd pages are written (else they are not kept).
-- ``RAGKIT_OCR_MAX_PAGES``: at most this many pages per file are OCR'd (default 100); the rest
-  are listed in ``metadata["pages_without_text"]``.
-- ``RAGKIT_OCR_ENGINE``: ``rapidocr`` | ``tesseract`` | ``none``.
+Options (:class:`ragkit.types.ConnectorOptions`, from the store's ``[ocr]`` config): the OCR engine,
+at most ``ocr_max_pages`` pages OCR'd per file (the rest are listed in
+``metadata["pages_without_text"]``), and ``image_dir`` where rendered images of OCR'd pages are kept.
 """
 from __future__ import annotations
 
-import os
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -29,14 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import ConnectorError, DocumentBuilder, read_bytes
 from connectors.pdf_tables import FoundTable, Word, find_tables, visual_lines
-from ragkit.types import Document, Table
+from ragkit.types import ConnectorOptions, Document, Table
 
 if TYPE_CHECKING:
     import pypdfium2
 
 FORMAT = "pdf"
-IMAGE_DIR_ENV = "RAGKIT_IMAGE_DIR"
-OCR_MAX_PAGES_ENV = "RAGKIT_OCR_MAX_PAGES"
 OCR_DPI = 200  # render resolution for OCR (rapidocr works on at most 2000 px anyway)
 OCR_MAX_SIDE = 2500  # pixels
 MIN_TEXT_CHARS = 20  # a page with fewer non-space characters and an image is treated as a scan
@@ -112,15 +107,16 @@ class _Page:
     needs_ocr: bool = False
 
 
-def load(path: Path, source: str) -> Document:
+def load(path: Path, source: str, options: ConnectorOptions | None = None) -> Document:
     """Read a PDF into a Document; raises ConnectorError for encrypted, corrupt or unreadable files."""
+    options = options or ConnectorOptions()
     path = Path(path)
     data = read_bytes(path)
     if not data.strip():
         raise ConnectorError(path, "empty file")
     pdf = _open(path, data)
     try:
-        return _convert(path, source, data, pdf)
+        return _convert(path, source, data, pdf, options)
     finally:
         pdf.close()
 
@@ -143,7 +139,9 @@ def _open(path: Path, data: bytes) -> pypdfium2.PdfDocument:
         raise ConnectorError(path, f"corrupt or unreadable PDF ({exc})") from exc
 
 
-def _convert(path: Path, source: str, data: bytes, pdf: pypdfium2.PdfDocument) -> Document:
+def _convert(
+    path: Path, source: str, data: bytes, pdf: pypdfium2.PdfDocument, options: ConnectorOptions
+) -> Document:
     from connectors.base import content_hash
 
     n_pages = len(pdf)
@@ -167,7 +165,7 @@ def _convert(path: Path, source: str, data: bytes, pdf: pypdfium2.PdfDocument) -
         from connectors import ocr
 
         try:
-            engine = ocr.get_engine()
+            engine = ocr.get_engine(options.ocr_engine, options.ocr_lang)
         except ValueError as exc:
             raise ConnectorError(path, str(exc)) from exc
         has_text = any(p.lines or p.raw_text for p in pages)
@@ -177,11 +175,8 @@ def _convert(path: Path, source: str, data: bytes, pdf: pypdfium2.PdfDocument) -
             ocr_skipped = [p.number for p in scans]
         else:
             engine_name = engine.name
-            try:
-                limit = int(os.environ.get(OCR_MAX_PAGES_ENV, "100"))
-            except ValueError:
-                limit = 100
-            image_dir = os.environ.get(IMAGE_DIR_ENV)
+            limit = options.ocr_max_pages
+            image_dir = options.image_dir
             stem = content_hash(data)[:16]
             for page in scans:
                 if len(ocr_done) >= limit:

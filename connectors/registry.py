@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 import zipfile
 from pathlib import Path
@@ -9,7 +10,7 @@ from types import ModuleType
 
 from connectors.base import ConnectorError
 from connectors.text import decode_text
-from ragkit.types import Document
+from ragkit.types import ConnectorOptions, Document
 
 FORMATS: dict[str, str] = {
     "text": "connectors.text",
@@ -119,17 +120,22 @@ def _connector(path: Path, fmt: str) -> ModuleType:
         raise ConnectorError(path, _missing(fmt, e)) from e
 
 
-def load(path: Path, source: str | None = None) -> Document:
+def load(path: Path, source: str | None = None, options: ConnectorOptions | None = None) -> Document:
     """Read any supported file into a Document; every failure is a ConnectorError naming the file.
 
-    ``source`` (the Document's id) defaults to the file's resolved absolute path.
+    ``source`` (the Document's id) defaults to the file's resolved absolute path; ``options`` reach
+    the connectors that take them (OCR settings, where page images are kept).
     """
     path = Path(path)
     fmt = ""
     try:
         fmt = sniff(path)
         module = _connector(path, fmt)
-        document: Document = module.load(path, source if source is not None else str(path.resolve()))
+        source = source if source is not None else str(path.resolve())
+        if options is not None and "options" in inspect.signature(module.load).parameters:
+            document: Document = module.load(path, source, options)
+        else:
+            document = module.load(path, source)
         return document
     except ConnectorError:
         raise

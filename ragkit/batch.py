@@ -1,16 +1,20 @@
 """Batch QA: index a folder, answer a file of questions, write one record per question id.
 
-Questions: ``.txt`` (one per line; the id is the line number), ``.jsonl`` (``question`` and optional
-``id``; default id: the line number) or ``.csv`` (a ``question`` column, optional ``id``; without a header
-row the first column is the question). Output: ``.jsonl`` (the ``ask`` JSON plus ``id`` and ``question``)
-or ``.csv`` (the same, nested fields as JSON strings). Records are appended and flushed one by one, so an
-interrupted run loses nothing; a re-run skips ids already in the output (``retry_failed`` re-asks those
-recorded with an error). A failing question is recorded with its ``error`` and never stops the batch.
+Questions: ``.txt`` (one per line), ``.jsonl`` (``question`` and optional ``id``) or ``.csv`` (a
+``question`` column, optional ``id``; without a header row the first column is the question). A
+question without an id gets one derived from its text (``q-`` + 12 hex digits of its SHA-256), so
+editing, inserting or reordering lines never pairs an answer with another question. Output: ``.jsonl``
+(the ``ask`` JSON plus ``id`` and ``question``) or ``.csv`` (the same, nested fields as JSON strings).
+Records are appended and flushed one by one, so an interrupted run loses nothing; a re-run skips ids
+already answered for the same question text, re-asks an id whose question text changed, and
+(``retry_failed``) those recorded with an error. A failing question is recorded with its ``error`` and
+never stops the batch.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -40,6 +44,11 @@ class BatchError(ValueError):
     """A batch input or output file is unusable (the message names it and the problem)."""
 
 
+def question_id(question: str) -> str:
+    """The id of a question that has none: stable under edits to other lines."""
+    return "q-" + hashlib.sha256(" ".join(question.split()).encode()).hexdigest()[:12]
+
+
 def load_questions(path: str | Path) -> list[tuple[str, str]]:
     """``(id, question)`` pairs from a .txt, .jsonl or .csv file; blank questions are skipped."""
     path = Path(path)
@@ -59,7 +68,8 @@ def load_questions(path: str | Path) -> list[tuple[str, str]]:
                 if not isinstance(item, dict) or not isinstance(item.get("question"), str):
                     raise BatchError(f"{path}:{lineno}: expected an object with a 'question' string")
                 qid = item.get("id")
-                out.append((str(qid) if qid not in (None, "") else str(lineno), item["question"].strip()))
+                question = item["question"].strip()
+                out.append((str(qid) if qid not in (None, "") else question_id(question), question))
         elif suffix == ".csv":
             rows = list(csv.reader(fh))
             if not rows:
@@ -67,17 +77,18 @@ def load_questions(path: str | Path) -> list[tuple[str, str]]:
             header = [h.strip().lower() for h in rows[0]]
             if "question" in header:
                 qi, ii = header.index("question"), header.index("id") if "id" in header else None
-                body, first = rows[1:], 2
+                body = rows[1:]
             else:
-                qi, ii, body, first = 0, None, rows, 1
-            for lineno, row in enumerate(body, first):
+                qi, ii, body = 0, None, rows
+            for row in body:
                 if len(row) <= qi:
                     continue
-                qid = row[ii].strip() if ii is not None and ii < len(row) and row[ii].strip() else str(lineno)
-                out.append((qid, row[qi].strip()))
+                question = row[qi].strip()
+                has_id = ii is not None and ii < len(row) and row[ii].strip()
+                out.append((row[ii].strip() if has_id else question_id(question), question))
         elif suffix in (".txt", ""):
-            for lineno, line in enumerate(fh, 1):
-                out.append((str(lineno), line.strip()))
+            for line in fh:
+                out.append((question_id(line.strip()), line.strip()))
         else:
             raise BatchError(f"{path}: unsupported questions file (use .txt, .jsonl or .csv)")
     return [(qid, q) for qid, q in out if q]
@@ -201,8 +212,14 @@ def run_batch(
         index_report = report.to_dict() if hasattr(report, "to_dict") else dict(report)
 
     existing = read_records(out)
-    if retry_failed and any(_failed(r) for r in existing):
-        existing = [r for r in existing if not _failed(r)]
+    current = dict(questions)
+    changed = {
+        str(r.get("id")) for r in existing
+        if str(r.get("id")) in current and (r.get("question") or "").strip() != current[str(r.get("id"))]
+    }
+    drop = changed | ({str(r.get("id")) for r in existing if _failed(r)} if retry_failed else set())
+    if drop:
+        existing = [r for r in existing if str(r.get("id")) not in drop]
         _rewrite(out, existing)
     done = {str(r.get("id")) for r in existing}
     seen: set[str] = set()
@@ -259,6 +276,7 @@ def run_batch(
         "failed": failed,
         "skipped": len(questions) - duplicates - len(todo),
         "duplicates": duplicates,
+        "reasked_changed": len(changed),
         "mean_grounded": round(sum(grounded) / len(grounded), 4) if grounded else None,
         "seconds_per_question": round(answer_seconds / asked, 3) if asked else None,
         "seconds_total": round(time.monotonic() - started, 2),

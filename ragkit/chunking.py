@@ -1,5 +1,9 @@
 """Structure-aware chunking: sections first, then paragraphs, then sentences, bounded by the embedder's
-tokens, never inside a word; tables in row groups that repeat their header."""
+tokens, never inside a word; tables in row groups that repeat their header.
+
+The token bound covers the whole text the embedder reads (:meth:`StructuredChunker.embed_text`: the
+heading path as context, then the chunk), so no embedded text is ever cut at the model's window.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -38,13 +42,45 @@ class StructuredChunker:
     def settings(self) -> dict[str, Any]:
         return {
             "name": "structured",
-            "version": 1,
+            "version": 2,  # 2: the bound includes the heading prefix that is embedded
             "max_tokens": self.config.max_tokens,
             "overlap_tokens": self.config.overlap_tokens,
             "table_rows_per_chunk": self.config.table_rows_per_chunk,
             "table_row_chunks": self.config.table_row_chunks,
             "tokenizer": self.tokenizer_name,
         }
+
+    # -- what the embedder reads --------------------------------------------------------------------
+
+    def heading_prefix(self, heading_path: Sequence[str]) -> str:
+        """The heading path as it precedes a chunk's text when embedded, at most a third of the
+        token bound (the deepest headings are kept; a single overlong heading is cut at a token)."""
+        path = [h for h in heading_path if h]
+        budget = self.config.max_tokens // 3
+        while path:
+            prefix = " > ".join(path)
+            offsets = self.token_offsets(prefix)
+            if len(offsets) <= budget:
+                return prefix
+            if len(path) == 1:
+                return prefix[: offsets[budget - 1][1]] if budget > 0 else ""
+            path = path[1:]
+        return ""
+
+    def embed_text(self, chunk: Chunk) -> str:
+        """What the embedder sees: the heading path as context, then the chunk."""
+        if chunk.heading_path and not chunk.text.startswith(chunk.heading_path[-1]):
+            prefix = self.heading_prefix(chunk.heading_path)
+            if prefix:
+                return f"{prefix}\n{chunk.text}"
+        return chunk.text
+
+    def _budget(self, heading_path: Sequence[str]) -> int:
+        """Tokens left for a chunk's own text once its heading prefix is counted."""
+        prefix = self.heading_prefix(heading_path)
+        return self.config.max_tokens - (len(self.token_offsets(prefix)) if prefix else 0)
+
+    # -- chunks -------------------------------------------------------------------------------------
 
     def run(self, document: Document) -> list[Chunk]:
         pieces: list[dict[str, Any]] = []
@@ -55,7 +91,8 @@ class StructuredChunker:
             else:
                 start, end = group[0].start, group[-1].end
                 boundaries = {b.start for b in group} | {b.end for b in group}
-                for s, e in self._split_span(document.text, start, end, boundaries):
+                limit = self._budget(first.heading_path)
+                for s, e in self._split_span(document.text, start, end, boundaries, limit):
                     pieces.append(
                         {
                             "text": document.text[s:e],
@@ -83,7 +120,8 @@ class StructuredChunker:
                     row_range=piece.get("row_range"),
                     image_path=block.image_path,
                     content_hash=document.content_hash,
-                    metadata={"format": document.format, **document.metadata},
+                    metadata={"format": document.format, **document.metadata}
+                    | ({"columns": list(piece["columns"])} if "columns" in piece else {}),
                     labels=list(document.labels),
                 )
             )
@@ -91,12 +129,14 @@ class StructuredChunker:
 
     # -- text -------------------------------------------------------------------------------------
 
-    def _split_span(self, text: str, start: int, end: int, boundaries: set[int]) -> list[tuple[int, int]]:
-        """Cut ``text[start:end]`` into spans of at most max_tokens tokens, preferring block
+    def _split_span(
+        self, text: str, start: int, end: int, boundaries: set[int], limit: int
+    ) -> list[tuple[int, int]]:
+        """Cut ``text[start:end]`` into spans of at most ``limit`` tokens, preferring block
         boundaries, then sentence ends, then whitespace; overlapping only where a cut is mid-paragraph."""
         segment = text[start:end]
         offsets = self.token_offsets(segment)
-        limit, overlap = self.config.max_tokens, self.config.overlap_tokens
+        overlap = min(self.config.overlap_tokens, limit // 2)
         if len(offsets) <= limit:
             return [(start, end)] if segment.strip() else []
         local_bounds = sorted(b - start for b in boundaries if start < b < end)
@@ -138,6 +178,7 @@ class StructuredChunker:
         title = table.caption or (f"Sheet: {table.sheet}" if table.sheet else "") or " > ".join(block.heading_path)
         pieces: list[dict[str, Any]] = []
         per = max(1, self.config.table_rows_per_chunk)
+        limit = self._budget(block.heading_path)
         r = 0
         if not body:
             body_groups = [(0, 0)]
@@ -147,7 +188,7 @@ class StructuredChunker:
                 size = per
                 while True:
                     text = render_table(title, header, body[r : r + size])
-                    if size == 1 or len(self.token_offsets(text)) <= self.config.max_tokens:
+                    if size == 1 or len(self.token_offsets(text)) <= limit:
                         break
                     size = max(1, size // 2)
                 body_groups.append((r, min(len(body), r + size)))
@@ -162,17 +203,45 @@ class StructuredChunker:
                 span = (row_spans[first_row][0], row_spans[last_row - 1][1])
             else:
                 span = (block.start, block.end)
-            pieces.append(
-                {
-                    "text": render_table(title, header, rows),
+            for text, columns in self._fit_rows(title, header, rows, limit):
+                piece = {
+                    "text": text,
                     "span": span,
                     "kind": "table",
                     "block": block,
                     "table_id": table.table_id,
                     "row_range": (first_row, last_row),
                 }
-            )
+                if columns is not None:
+                    piece["columns"] = columns
+                pieces.append(piece)
         return pieces
+
+    def _fit_rows(
+        self, title: str, header: Sequence[Sequence[str]], rows: Sequence[Sequence[str]], limit: int
+    ) -> list[tuple[str, tuple[int, int] | None]]:
+        """The rendered rows as one text within ``limit`` tokens; a single row too wide for it is split
+        into column ranges (header repeated), and a column too long even alone into token windows."""
+        text = render_table(title, header, rows)
+        if len(self.token_offsets(text)) <= limit or len(rows) != 1:
+            return [(text, None)]
+        row = rows[0]
+        out: list[tuple[str, tuple[int, int] | None]] = []
+        c = 0
+        while c < len(row):
+            e = c + 1
+            while e < len(row):
+                wider = render_table(title, [h[c : e + 1] for h in header], [row[c : e + 1]])
+                if len(self.token_offsets(wider)) > limit:
+                    break
+                e += 1
+            part = render_table(title, [h[c:e] for h in header], [row[c:e]])
+            if len(self.token_offsets(part)) <= limit:
+                out.append((part, (c, e)))
+            else:
+                out.extend((part[s:t], (c, e)) for s, t in self._split_span(part, 0, len(part), set(), limit))
+            c = e
+        return out
 
 
 def render_table(title: str, header: Sequence[Sequence[str]], rows: Sequence[Sequence[str]]) -> str:

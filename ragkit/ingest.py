@@ -1,24 +1,35 @@
-"""Folder → changes (add / update / delete by content hash) → store, atomically and resumably."""
+"""Folder → changes (add / update / delete by content hash) → store, atomically and resumably.
+
+The write protocol (``Indexer.write``), each step a phase reported to ``on_phase``:
+1. ``parse``, ``chunk``, ``embed``: read the changed files, chunk them, embed what the embedding cache
+   lacks (each batch cached durably, so a rerun resumes).
+2. ``vectors``: upsert the new chunks' vectors into chroma; ids not yet in the manifest are invisible
+   to readers.
+3. ``manifest``: one SQLite transaction swaps documents and chunks and bumps the generation.
+4. ``delete``: stale collections and vectors out; ``lexical``: the lexical index of the new generation
+   is written beside the old one and published by an atomic rename.
+A crash at any point leaves the last committed generation readable; the next write first repairs the
+derived stores (:mod:`ragkit.integrity`, its cheap part) and then completes the work.
+"""
 from __future__ import annotations
 
 import json
 import os
-import signal
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from connectors.base import ConnectorError, content_hash
 from ragkit.chunking import StructuredChunker, text_hash
 from ragkit.store import Store
-from ragkit.types import Chunk, Document
+from ragkit.types import Chunk, ConnectorOptions, Document
 
 Progress = Callable[[str, int, int | None], None]
+PhaseHook = Callable[[str], None]
 EMBED_BATCH = 256
+PHASES = ("parse", "chunk", "embed", "vectors", "manifest", "delete", "lexical")
 
 
 @dataclass
@@ -36,37 +47,28 @@ class IndexReport:
         return asdict(self)
 
 
-def checkpoint(phase: str) -> None:
-    """Fault injection for the durability tests: ``RAGKIT_CRASH_AT=phase[:n]`` kills the process with
-    SIGKILL the n-th time (default 1st) it reaches ``phase``."""
-    spec = os.environ.get("RAGKIT_CRASH_AT")
-    if not spec:
-        return
-    name, _, nth = spec.partition(":")
-    if name != phase:
-        return
-    count = int(os.environ.get("_RAGKIT_CRASH_COUNT", "0")) + 1
-    os.environ["_RAGKIT_CRASH_COUNT"] = str(count)
-    if count >= int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def embed_text(chunk: Chunk) -> str:
-    """What the embedder sees: the heading path as context, then the chunk."""
-    heading = chunk.heading
-    if heading and not chunk.text.startswith(chunk.heading_path[-1]):
-        return f"{heading}\n{chunk.text}"
-    return chunk.text
-
-
 class Indexer:
-    """Writes documents into a store: chunk, embed (cached by text hash), commit, publish."""
+    """Writes documents into a store: chunk, embed (cached by text hash), commit, publish.
 
-    def __init__(self, store: Store, embedder: Any, chunker: StructuredChunker, progress: Progress | None = None):
+    ``progress(stage, done, total)`` reports counts for progress bars; ``on_phase(name)`` is called as
+    each phase of the write protocol starts (names in ``PHASES``).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Any,
+        chunker: StructuredChunker,
+        progress: Progress | None = None,
+        on_phase: PhaseHook | None = None,
+        options: ConnectorOptions | None = None,
+    ):
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.progress = progress or (lambda stage, done, total: None)
+        self.on_phase = on_phase or (lambda phase: None)
+        self.options = options or ConnectorOptions()
         # cache keys are salted with the embedder, so vectors of another model are never reused
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
 
@@ -85,7 +87,12 @@ class Indexer:
         include: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
     ) -> IndexReport:
-        """Index files under ``paths``: add new, update changed, delete vanished, skip unchanged."""
+        """Index files under ``paths``: add new, update changed, delete vanished, skip unchanged.
+
+        ``include``/``exclude`` choose which files are read; a stored document they filter out stays.
+        Only documents whose file is gone from disk are deleted.
+        """
+        from connectors.base import ConnectorError, content_hash
         from connectors.folder import iter_files
         from connectors.registry import load
 
@@ -117,22 +124,25 @@ class Indexer:
                     report.unchanged += 1
                     continue
                 work.append((root, path, source, data, digest))
-        deletes = [doc_id for doc_id in known if any(_under(doc_id, r) for r in roots) and doc_id not in seen]
+        deletes = [
+            doc_id for doc_id in known
+            if doc_id not in seen and any(_under(doc_id, r) for r in roots) and not os.path.lexists(doc_id)
+        ]
 
         docs: list[tuple[Document, str | None]] = []
         failures: dict[str, tuple[str | None, str]] = {}
+        if work:
+            self.on_phase("parse")
         for i, (root, path, source, data, digest) in enumerate(work):
             self.progress("parse", i, len(work))
             try:
-                with _image_dir(self.store.path / "images"):
-                    doc = load(path, source)
+                doc = load(path, source, self.options)
             except ConnectorError as exc:
                 failures[source] = (str(root), str(exc))
                 continue
             except Exception as exc:  # a connector bug must not abort a folder ingest
                 failures[source] = (str(root), f"{source}: {type(exc).__name__}: {exc}")
                 continue
-            checkpoint("parse")
             doc.content_hash = digest
             doc.metadata = {**doc.metadata, **meta}
             docs.append((doc, str(root)))
@@ -184,24 +194,26 @@ class Indexer:
         store = self.store
         vectors_out = store.vector_collection(collection) if collection else store.vectors
         if not docs and not deletes and not failures and not cleared:
-            self.reconcile()
             return 0
         upserts: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
+        by_hash: dict[str, str] = {}
+        if docs:
+            self.on_phase("chunk")
         for i, (doc, root) in enumerate(docs):
             self.progress("chunk", i, len(docs))
             chunks = self.chunker.run(doc)
-            texts = [embed_text(c) for c in chunks]
-            upserts.append((doc, root, chunks, [self.vector_key(t) for t in texts]))
+            texts = [self.chunker.embed_text(c) for c in chunks]
+            hashes = [self.vector_key(t) for t in texts]
+            by_hash.update(zip(hashes, texts))
+            upserts.append((doc, root, chunks, hashes))
         self.progress("chunk", len(docs), len(docs))
 
-        # 1. vectors: embed what the cache lacks (each batch cached durably: a rerun resumes)
-        by_hash: dict[str, str] = {}
-        for _, _, chunks, hashes in upserts:
-            for c, h in zip(chunks, hashes):
-                by_hash.setdefault(h, embed_text(c))
+        # 1. embed what the cache lacks (each batch cached durably: a rerun resumes)
         vectors = store.cached_vectors(by_hash)
         todo = sorted((h for h in by_hash if h not in vectors), key=lambda h: len(by_hash[h]))
         total = len(todo)
+        if todo:
+            self.on_phase("embed")
         for start in range(0, total, EMBED_BATCH):
             self.progress("embed", start, total)
             part = todo[start : start + EMBED_BATCH]
@@ -209,10 +221,10 @@ class Indexer:
             fresh = dict(zip(part, embedded))
             store.cache_vectors(fresh)
             vectors.update(fresh)
-            checkpoint("embed")
         self.progress("embed", total, total)
 
         # 2. vector store: new ids are invisible until the manifest commits them
+        self.on_phase("vectors")
         with store.transaction() as db:
             store.set_meta(db, "dirty", True)
         ids = [c.chunk_id for _, _, chunks, _ in upserts for c in chunks]
@@ -220,68 +232,42 @@ class Indexer:
             matrix = np.stack([vectors[h] for _, _, _, hashes in upserts for h in hashes])
             self.progress("store", 0, len(ids))
             vectors_out.upsert(ids, matrix)
-        checkpoint("vectors")
 
         # 3. manifest: one transaction swaps documents and chunks
+        self.on_phase("manifest")
         settings = self.settings() | ({"collection": collection} if collection else {})
         store.commit(upserts, deletes, failures, cleared, settings)
-        checkpoint("manifest")
 
-        # 4. derived stores: stale vectors out, lexical index for the new generation
+        # 4. derived stores: stale collections and vectors out, lexical index for the new generation
         self.publish()
         self.progress("store", len(ids), len(ids))
         return len(ids)
 
     def publish(self) -> None:
+        """Finish a commit: drop stale collections of this store, delete stale vectors, publish the
+        lexical index of the committed generation."""
         store = self.store
-        if store.get_meta("collection"):
-            store.vectors.drop_other_collections()
+        self.on_phase("delete")
+        vectors = store.vectors
+        for name in vectors.collection_names():
+            if name != vectors.collection_name and store.owns_collection(name):
+                vectors.drop_collection(name)
         pending = [r[0] for r in store.db.execute("SELECT chunk_id FROM pending_deletes")]
         if pending:
-            store.vectors.delete(pending)
-            checkpoint("delete")
+            vectors.delete(pending)
             with store.transaction() as db:
                 db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in pending])
+        self.on_phase("lexical")
         store.save_lexical()
-        checkpoint("lexical")
         with store.transaction() as db:
             store.set_meta(db, "dirty", False)
 
-    def reconcile(self) -> dict[str, int]:
-        """Repair the derived stores after an interrupted write: drop vectors the manifest doesn't
-        hold, restore the ones it holds (from the embedding cache), rewrite the lexical index."""
-        store = self.store
-        if store.get_meta("dirty", False):
-            store.vectors.drop_other_collections()
-        else:
-            current = store.path / "lexical" / "CURRENT"
-            if store.generation == 0 or (current.exists() and current.read_text().strip() == f"gen-{store.generation}"):
-                return {"restored": 0, "removed": 0}
-        missing, orphans = store.missing_vector_ids()
-        if orphans:
-            store.vectors.delete(orphans)
-        if missing:
-            info = store.chunk_text_hashes(missing)
-            cached = store.cached_vectors(h for h, _ in info.values())
-            lacking = {h: t for h, t in info.values() if h not in cached}
-            if lacking:
-                hashes = list(lacking)
-                cached.update(zip(hashes, self.embedder.embed([lacking[h] for h in hashes])))
-            store.vectors.upsert(missing, np.stack([cached[info[c][0]] for c in missing]))
-        self.publish()
-        return {"restored": len(missing), "removed": len(orphans)}
+    def repair(self, cheap: bool = True) -> Any:
+        """Check the derived stores against the manifest and restore what differs; ``cheap`` (the
+        default, run before every write) skips comparing every vector and lexical scores."""
+        from ragkit.integrity import repair
 
-
-@contextmanager
-def _image_dir(path: Path) -> Iterator[None]:
-    """Connectors keep rendered page images of OCR'd pages here (the path goes in provenance)."""
-    previous = os.environ.get("RAGKIT_IMAGE_DIR")
-    os.environ["RAGKIT_IMAGE_DIR"] = previous or str(path.resolve())
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("RAGKIT_IMAGE_DIR", None)
+        return repair(self.store, self.embedder, self.chunker.embed_text, cheap=cheap)
 
 
 def _under(doc_id: str, root: Path) -> bool:

@@ -8,9 +8,9 @@ from typing import Any
 from ragkit.chunking import StructuredChunker
 from ragkit.config import Config
 from ragkit.embedding import make_embedder
-from ragkit.ingest import IndexReport, Indexer, Progress
+from ragkit.ingest import IndexReport, Indexer, PhaseHook, Progress
 from ragkit.store import Store
-from ragkit.types import Answer, Chunk, Document, Hit
+from ragkit.types import Answer, Chunk, ConnectorOptions, Document, Hit
 
 DEFAULT_STORE = ".ragkit"
 
@@ -20,10 +20,11 @@ class Kit:
 
     def __init__(self, path: str | Path = DEFAULT_STORE, config: Config | None = None):
         self.path = Path(path)
-        saved = (self.path / "config.toml").exists()
+        if config is not None:
+            config.save(self.path)
+        elif not (self.path / "config.toml").exists():
+            Config().save(self.path)  # the defaults, never this process's environment overrides
         self.config = config or Config.load(self.path)
-        if config is not None or not saved:
-            self.config.save(self.path)
         self.store = Store(self.path, self.config)
         self.embedder = make_embedder(self.config.embedder)
         self._services: dict[str, Any] = {}
@@ -36,8 +37,15 @@ class Kit:
     def chunker(self) -> StructuredChunker:
         return StructuredChunker(self.config.chunking, self.embedder.token_offsets, self.embedder.settings()["name"])
 
-    def _indexer(self, progress: Progress | None) -> Indexer:
-        return Indexer(self.store, self.embedder, self.chunker(), progress)
+    def connector_options(self) -> ConnectorOptions:
+        ocr = self.config.ocr
+        return ConnectorOptions(
+            ocr_engine=ocr.engine, ocr_max_pages=ocr.max_pages, ocr_lang=ocr.lang,
+            image_dir=str((self.path / "images").resolve()),
+        )
+
+    def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None) -> Indexer:
+        return Indexer(self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options())
 
     def index(
         self,
@@ -48,16 +56,18 @@ class Kit:
         rebuild: bool = False,
         wait: float = 0.0,
         progress: Progress | None = None,
+        on_phase: PhaseHook | None = None,
     ) -> IndexReport:
-        """Index files and folders incrementally (by content hash); vanished files are deleted."""
+        """Index files and folders incrementally (by content hash); files gone from disk are deleted,
+        files that ``include``/``exclude`` leave out are not read (and stay if stored)."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
         if rebuild:
-            self._rebuild(wait)
+            self._rebuild(wait, on_phase)
         with self.store.writer(wait):
-            indexer = self._indexer(progress)
-            indexer.reconcile()
+            indexer = self._indexer(progress, on_phase)
             self.store.check_settings(**indexer.settings())
+            indexer.repair(cheap=True)
             return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude)
 
     def add_documents(
@@ -66,20 +76,30 @@ class Kit:
         """Index documents built in code (ids are theirs, e.g. a BEIR corpus's ``_id``)."""
         with self.store.writer(wait):
             indexer = self._indexer(progress)
-            indexer.reconcile()
             self.store.check_settings(**indexer.settings())
+            indexer.repair(cheap=True)
             return indexer.add_documents(documents, root=root)
 
-    def _rebuild(self, wait: float) -> None:
+    def _rebuild(self, wait: float, on_phase: PhaseHook | None = None) -> None:
         """Re-chunk and re-embed every stored document with the current settings into a new vector
         collection; the manifest commit switches to it atomically (a crash keeps the old index)."""
-        import uuid
-
         with self.store.writer(wait):
             docs = [(self.store.document(d["doc_id"]), d["root"]) for d in self.store.documents()]
-            indexer = self._indexer(None)
-            indexer.write(docs, [], {}, [], collection=f"chunks-{uuid.uuid4().hex[:12]}")
+            indexer = self._indexer(None, on_phase)
+            indexer.write(docs, [], {}, [], collection=self.store.new_collection_name())
             self._services.clear()
+
+    def check(self, repair: bool = False, wait: float = 0.0) -> Any:
+        """Compare the vectors and lexical index with the manifest; with ``repair`` restore the
+        committed state (under the writer lock). Returns a :class:`ragkit.integrity.CheckReport`."""
+        from ragkit import integrity
+
+        if not repair:
+            return integrity.check(self.store)
+        with self.store.writer(wait):
+            report = self._indexer(None).repair(cheap=False)
+            self._services.clear()
+            return report
 
     # -- reading ------------------------------------------------------------------------------------
 

@@ -1,20 +1,15 @@
 """The store directory as one unit: a SQLite manifest (the source of truth for documents, chunks and
-the embedding cache), a chroma vector store and a bm25s lexical index derived from it.
+the embedding cache), a chroma vector collection and a bm25s lexical index derived from it.
 
-Commit protocol of a write (see ``ragkit.ingest``): vectors are upserted into chroma first (ids not
-yet in the manifest are invisible to readers), then one SQLite transaction swaps the documents and
-chunks and bumps the generation, then stale vectors are deleted and the lexical index for the new
-generation is written beside the old one and published by an atomic rename. A crash at any point
-leaves the last committed generation readable; ``reconcile`` repairs the derived stores.
+The write protocol lives in :mod:`ragkit.ingest` (``Indexer.write``); finding and repairing damage to
+the derived parts in :mod:`ragkit.integrity`.
 """
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,44 +18,20 @@ from typing import Any, Iterator
 import numpy as np
 
 from ragkit.config import Config
+from ragkit.stores import generations
 from ragkit.stores.bm25 import Bm25Index
 from ragkit.stores.chroma import ChromaVectorStore
-from ragkit.types import Block, Chunk, Document, Table
+from ragkit.stores.lock import StoreLockedError, writer_lock
+from ragkit.stores.manifest import CHUNK_SELECT, SCHEMA, blocks_from_json, blocks_to_json, chunk_to_row, row_to_chunk
+from ragkit.types import Chunk, Document
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, root TEXT, format TEXT, content_hash TEXT NOT NULL,
-    text TEXT NOT NULL, blocks TEXT NOT NULL, metadata TEXT NOT NULL, labels TEXT NOT NULL,
-    chunks INTEGER NOT NULL, indexed_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
-    text_hash TEXT NOT NULL, kind TEXT NOT NULL, page INTEGER, heading_path TEXT NOT NULL,
-    span_start INTEGER NOT NULL, span_end INTEGER NOT NULL, bbox TEXT, table_id TEXT,
-    row_start INTEGER, row_end INTEGER, image_path TEXT, metadata TEXT NOT NULL, labels TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE TABLE IF NOT EXISTS embeddings (text_hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS failures (path TEXT PRIMARY KEY, root TEXT, error TEXT NOT NULL, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS pending_deletes (chunk_id TEXT PRIMARY KEY);
-"""
+__all__ = ["Store", "StoreLockedError", "StoreMismatchError"]
 
 MANIFEST = "manifest.sqlite"
 VECTORS = "vectors"
 LEXICAL = "lexical"
 LOCK = "write.lock"
-
-CHUNK_COLUMNS = ", ".join(
-    f"c.{name}"
-    for name in (
-        "chunk_id doc_id ordinal text kind page heading_path span_start span_end bbox table_id "
-        "row_start row_end image_path metadata labels text_hash"
-    ).split()
-)
-
-
-class StoreLockedError(RuntimeError):
-    """Another process is writing to the store."""
+LEGACY_COLLECTION = "chunks"  # stores made before collection names carried the store id
 
 
 class StoreMismatchError(RuntimeError):
@@ -88,12 +59,49 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
             self._db = db
+            self._ensure_identity(db)
         return self._db
+
+    def _ensure_identity(self, db: sqlite3.Connection) -> None:
+        """Give the store an id (once) and a vector collection named after it, so two stores on one
+        chroma server never share a collection. Stores made before keep their ``chunks`` collection."""
+        if self.get_meta("store_id") is not None:
+            return
+        with self.transaction() as tx:
+            if tx.execute("SELECT value FROM meta WHERE key='store_id'").fetchone():
+                return
+            store_id = uuid.uuid4().hex
+            self.set_meta(tx, "store_id", store_id)
+            if tx.execute("SELECT value FROM meta WHERE key='collection'").fetchone() is None:
+                legacy = tx.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] > 0
+                self.set_meta(tx, "collection", LEGACY_COLLECTION if legacy else f"{self.collection_prefix(store_id)}0")
+
+    @staticmethod
+    def collection_prefix(store_id: str) -> str:
+        return f"ragkit-{store_id[:16]}-"
+
+    @property
+    def store_id(self) -> str:
+        return str(self.get_meta("store_id"))
+
+    def new_collection_name(self) -> str:
+        """A fresh collection name owned by this store (for ``--rebuild`` and repairs)."""
+        return f"{self.collection_prefix(self.store_id)}{uuid.uuid4().hex[:8]}"
+
+    def owns_collection(self, name: str) -> bool:
+        """Whether ``name`` is a collection this store created (the only ones it may delete)."""
+        return name == LEGACY_COLLECTION and self.config.vector_store.name == "chroma" or name.startswith(
+            self.collection_prefix(self.store_id)
+        )
+
+    @property
+    def collection_name(self) -> str:
+        return str(self.get_meta("collection", LEGACY_COLLECTION))
 
     @property
     def vectors(self) -> ChromaVectorStore:
         """The committed vector collection (a rebuild writes a new one and commits its name)."""
-        name = self.get_meta("collection", "chunks")
+        name = self.collection_name
         if self._vectors is None or self._vectors.collection_name != name:
             self._vectors = self.vector_collection(name)
         return self._vectors
@@ -105,6 +113,8 @@ class Store:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._vectors is not None:
+            self._vectors.close()
         self._vectors = None
         self._lexical = None
 
@@ -119,35 +129,9 @@ class Store:
             raise
         db.execute("COMMIT")
 
-    @contextmanager
-    def writer(self, wait: float = 0.0) -> Iterator[None]:
-        """Hold the store's single-writer lock; wait up to ``wait`` seconds, then fail clearly."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path / LOCK, "a+")
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    fh.seek(0)
-                    holder = fh.read().strip() or "another process"
-                    fh.close()
-                    raise StoreLockedError(
-                        f"{self.path}: another ragkit process ({holder}) is writing to this store; "
-                        "wait for it to finish or pass --wait SECONDS"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()}")
-            fh.flush()
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-            fh.close()
+    def writer(self, wait: float = 0.0):  # noqa: ANN201 - a context manager
+        """Hold the store's single-writer lock (see :func:`ragkit.stores.lock.writer_lock`)."""
+        return writer_lock(self.path / LOCK, wait)
 
     # -- meta ---------------------------------------------------------------------------------------
 
@@ -188,15 +172,14 @@ class Store:
         for i in range(0, len(ids), 900):
             part = ids[i : i + 900]
             marks = ",".join("?" * len(part))
-            sql = f"SELECT {CHUNK_COLUMNS}, d.source, d.content_hash FROM chunks c JOIN documents d USING(doc_id) WHERE c.chunk_id IN ({marks})"
-            for row in self.db.execute(sql, part):
-                chunk = _row_to_chunk(row)
+            for row in self.db.execute(f"{CHUNK_SELECT} WHERE c.chunk_id IN ({marks})", part):
+                chunk = row_to_chunk(row)
                 found[chunk.chunk_id] = chunk
         return [found[i] for i in ids if i in found]
 
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
-        sql = f"SELECT {CHUNK_COLUMNS}, d.source, d.content_hash FROM chunks c JOIN documents d USING(doc_id) WHERE c.doc_id=? ORDER BY c.ordinal"
-        return [_row_to_chunk(r) for r in self.db.execute(sql, (doc_id,))]
+        sql = f"{CHUNK_SELECT} WHERE c.doc_id=? ORDER BY c.ordinal"
+        return [row_to_chunk(r) for r in self.db.execute(sql, (doc_id,))]
 
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
         yield from self.db.execute("SELECT chunk_id, text FROM chunks ORDER BY rowid")
@@ -216,7 +199,7 @@ class Store:
             raise KeyError(f"no document {doc_id!r} in {self.path}")
         return Document(
             doc_id=row[0], source=row[1], text=row[2], content_hash=row[3], format=row[4],
-            blocks=_blocks_from_json(row[5]), metadata=json.loads(row[6]), labels=json.loads(row[7]),
+            blocks=blocks_from_json(row[5]), metadata=json.loads(row[6]), labels=json.loads(row[7]),
         )
 
     def documents(self) -> list[dict[str, Any]]:
@@ -265,16 +248,13 @@ class Store:
         gen = self.generation
         if self._lexical is not None and self._lexical[0] == gen:
             return self._lexical[1]
-        index = None
-        current = self.path / LEXICAL / "CURRENT"
-        if current.exists():
-            name = current.read_text().strip()
-            if name == f"gen-{gen}" and (self.path / LEXICAL / name).exists():
-                index = Bm25Index.load(self.path / LEXICAL / name)
-        if index is None:
-            index = self.build_lexical()
+        index = generations.load(self.path / LEXICAL, gen) or self.build_lexical()
         self._lexical = (gen, index)
         return index
+
+    def lexical_published(self) -> bool:
+        """Whether the saved lexical index is the committed generation's."""
+        return generations.is_published(self.path / LEXICAL, self.generation)
 
     def build_lexical(self) -> Bm25Index:
         ids, texts = [], []
@@ -329,15 +309,16 @@ class Store:
             for doc, root, chunks, hashes in upserts:
                 db.execute(
                     "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (doc.doc_id, doc.source, root, doc.format, doc.content_hash, doc.text, _blocks_to_json(doc.blocks),
+                    (doc.doc_id, doc.source, root, doc.format, doc.content_hash, doc.text, blocks_to_json(doc.blocks),
                      json.dumps(doc.metadata, default=str), json.dumps(doc.labels), len(chunks), now),
                 )
                 db.executemany(
                     "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [_chunk_to_row(c, h) for c, h in zip(chunks, hashes)],
+                    [chunk_to_row(c, h) for c, h in zip(chunks, hashes)],
                 )
                 kept.update(c.chunk_id for c in chunks)
             db.executemany("INSERT OR IGNORE INTO pending_deletes VALUES (?)", [(c,) for c in stale - kept])
+            db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in kept])
             for path, (root, error) in failures.items():
                 db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (path, root, error, now))
             db.executemany("DELETE FROM failures WHERE path=?", [(p,) for p in cleared_failures])
@@ -347,85 +328,27 @@ class Store:
                 self.set_meta(db, key, value)
         return gen
 
-    def save_lexical(self) -> None:
+    def save_lexical(self, force: bool = False) -> None:
+        """Publish the lexical index of the committed generation (unless it already is, or ``force``)."""
         gen = self.generation
-        base = self.path / LEXICAL
-        name = f"gen-{gen}"
-        current = base / "CURRENT"
-        if current.exists() and current.read_text().strip() == name and (base / name).exists():
+        if self.lexical_published() and not force:
             return
-        target = base / name
-        tmp = base / f".tmp-{name}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
         index = self.build_lexical()
-        index.save(tmp)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-        pointer = base / ".CURRENT.tmp"
-        pointer.write_text(name)
-        os.replace(pointer, current)
-        for old in base.iterdir():
-            if old.name not in (name, "CURRENT") and not old.name.startswith(".tmp-"):
-                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+        generations.publish(self.path / LEXICAL, gen, index)
         self._lexical = (gen, index)
 
-    def missing_vector_ids(self) -> tuple[list[str], list[str]]:
-        """(committed chunk ids without a vector, vector ids not committed)."""
-        committed = set(self.all_chunk_ids())
-        present = self.vectors.ids()
-        return sorted(committed - present), sorted(present - committed)
-
-    def chunk_text_hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        out = {}
+    def chunk_embed_inputs(self, ids: Sequence[str]) -> dict[str, tuple[str, Chunk]]:
+        """chunk id -> (embedding-cache key, chunk) for committed chunks."""
+        out: dict[str, tuple[str, Chunk]] = {}
+        ids = list(ids)
         for i in range(0, len(ids), 900):
-            part = list(ids[i : i + 900])
+            part = ids[i : i + 900]
             marks = ",".join("?" * len(part))
-            for cid, h, text in self.db.execute(f"SELECT chunk_id, text_hash, text FROM chunks WHERE c.chunk_id IN ({marks})", part):
-                out[cid] = (h, text)
+            for row in self.db.execute(f"{CHUNK_SELECT} WHERE c.chunk_id IN ({marks})", part):
+                chunk = row_to_chunk(row)
+                out[chunk.chunk_id] = (row[16], chunk)
         return out
 
-
-def _chunk_to_row(c: Chunk, text_hash: str) -> tuple[Any, ...]:
-    return (
-        c.chunk_id, c.doc_id, c.ordinal, c.text, text_hash, c.kind, c.page, json.dumps(c.heading_path),
-        c.span[0], c.span[1], json.dumps(c.bbox) if c.bbox else None, c.table_id,
-        c.row_range[0] if c.row_range else None, c.row_range[1] if c.row_range else None, c.image_path,
-        json.dumps(c.metadata, default=str), json.dumps(c.labels),
-    )
-
-
-def _row_to_chunk(r: Sequence[Any]) -> Chunk:
-    (chunk_id, doc_id, ordinal, text, kind, page, heading_path, s, e, bbox, table_id, r0, r1, image_path,
-     metadata, labels, _text_hash, source, content_hash) = r
-    return Chunk(
-        chunk_id=chunk_id, doc_id=doc_id, source=source, text=text, ordinal=ordinal, span=(s, e), kind=kind,
-        page=page, heading_path=json.loads(heading_path), bbox=tuple(json.loads(bbox)) if bbox else None,
-        table_id=table_id, row_range=(r0, r1) if r0 is not None else None, image_path=image_path,
-        content_hash=content_hash, metadata=json.loads(metadata), labels=json.loads(labels),
-    )
-
-
-def _blocks_to_json(blocks: Sequence[Block]) -> str:
-    out = []
-    for b in blocks:
-        item = {"kind": b.kind, "start": b.start, "end": b.end, "page": b.page, "heading_path": b.heading_path,
-                "bbox": b.bbox, "image_path": b.image_path}
-        if b.table is not None:
-            item["table"] = b.table.to_dict()
-        out.append(item)
-    return json.dumps(out)
-
-
-def _blocks_from_json(data: str) -> list[Block]:
-    blocks = []
-    for item in json.loads(data):
-        table = item.pop("table", None)
-        if item.get("bbox"):
-            item["bbox"] = tuple(item["bbox"])
-        block = Block(**item)
-        if table:
-            if table.get("bbox"):
-                table["bbox"] = tuple(table["bbox"])
-            block.table = Table(**table)
-        blocks.append(block)
-    return blocks
+    def chunk_hashes(self) -> dict[str, str]:
+        """Every committed chunk id -> its embedding-cache key."""
+        return dict(self.db.execute("SELECT chunk_id, text_hash FROM chunks"))

@@ -167,3 +167,19 @@ class Answer:
             "grounded": self.grounded,
             "generator": self.generator,
         }
+
+
+@dataclass
+class ConnectorOptions:
+    """Settings connectors read, taken from the store's config (``[ocr]``) by the indexer.
+
+    ocr_engine: "" (the best installed) | rapidocr | tesseract | none; ocr_max_pages: pages OCR'd per
+    file at most; ocr_lang: tesseract's language; image_dir: where rendered images of OCR'd pages are
+    kept (None: not kept).
+    """
+
+    ocr_engine: str = ""
+    ocr_max_pages: int = 100
+    ocr_lang: str = "eng"
+    image_dir: str | None = None
+

@@ -104,3 +104,72 @@ def test_table_row_chunks_repeat_header(minilm_embedder):
     costs = chunks[2]
     assert costs.text == "| Item | 2019 | 2018 |\n|---|---|---|\n| Costs | 4 | 3 |"
     assert doc.text[costs.span[0] : costs.span[1]] == "Costs | 4 | 3"
+
+
+def _embedded_tokens(chunker, embedder, chunks):
+    return [len(embedder.token_offsets(chunker.embed_text(c))) for c in chunks]
+
+
+def test_bound_covers_the_heading_prefix_that_is_embedded(minilm_embedder):
+    """A deeply titled section: chunk text plus the heading path the embedder reads stays in bounds."""
+    chunker = StructuredChunker(ChunkingConfig(), minilm_embedder.token_offsets)
+    heading = [f"Part {i}: the configuration of subsystem number {i} and its many options" for i in range(6)]
+    doc = _doc([(" ".join(heading), "heading", heading, None), (_long_paragraph(80), "paragraph", heading, None)])
+    chunks = chunker.run(doc)
+    assert len(chunks) > 3
+    sizes = _embedded_tokens(chunker, minilm_embedder, chunks)
+    assert max(sizes) <= 240 <= minilm_embedder.max_tokens - 2, sizes
+    assert all(chunker.embed_text(c).endswith(c.text) for c in chunks)
+    prefix = chunker.heading_prefix(heading)
+    assert prefix and heading[-1] in prefix and len(minilm_embedder.token_offsets(prefix)) <= 80
+
+
+def test_a_table_row_wider_than_the_window_is_split_by_columns(minilm_embedder):
+    chunker = StructuredChunker(ChunkingConfig(max_tokens=64, overlap_tokens=8), minilm_embedder.token_offsets)
+    header = [f"column {i} name" for i in range(12)]
+    row = [f"value {i} is a long cell about {WORDS[i]}" for i in range(12)]
+    table = Table(rows=[header, row, row[::-1]], header_rows=1, table_id="t1")
+    doc = _doc([("\n".join(" | ".join(r) for r in table.rows), "table", ["Specs"], table)])
+    chunks = chunker.run(doc)
+    assert max(_embedded_tokens(chunker, minilm_embedder, chunks)) <= 64
+    split = [c for c in chunks if "columns" in c.metadata]
+    covered = sorted({tuple(c.metadata["columns"]) for c in split if c.row_range == (1, 2)})
+    assert covered[0][0] == 0 and covered[-1][1] == 12  # every column of the row is in some chunk
+    assert all(a[1] == b[0] for a, b in zip(covered, covered[1:]))
+    for value in row:
+        assert any(value in c.text for c in split if c.row_range == (1, 2))
+
+
+def test_no_embedded_text_exceeds_the_window_on_real_corpora(minilm_embedder):
+    """SciFact and the PDF corpus (../shared/data, beside the repo in CI): every text sent to the
+    embedder fits its window, so nothing is silently truncated."""
+    import pytest
+
+    from connectors.base import ConnectorError
+    from connectors.registry import load
+    from ragkit.eval.beir import BeirDataset
+    from ragkit.types import ConnectorOptions
+    from tests.conftest import SHARED_DATA
+
+    scifact, pdfs = SHARED_DATA / "scifact", SHARED_DATA / "pdf_corpus" / "pdf"
+    if not scifact.exists() or not pdfs.exists():
+        pytest.skip(f"needs the public data sets in {SHARED_DATA} (present in CI)")
+    chunker = StructuredChunker(ChunkingConfig(), minilm_embedder.token_offsets)
+    window = minilm_embedder.max_tokens - 2  # [CLS] and [SEP]
+    counts = {"scifact": 0, "pdf": 0}
+    worst = 0
+    for doc in BeirDataset(scifact).documents():
+        for size in _embedded_tokens(chunker, minilm_embedder, chunker.run(doc)):
+            counts["scifact"] += 1
+            worst = max(worst, size)
+    options = ConnectorOptions(ocr_max_pages=1)  # OCR'd pages are chunked too, one per scan keeps it quick
+    for path in sorted(pdfs.glob("*.pdf")):
+        try:
+            doc = load(path, None, options)
+        except ConnectorError:
+            continue
+        for size in _embedded_tokens(chunker, minilm_embedder, chunker.run(doc)):
+            counts["pdf"] += 1
+            worst = max(worst, size)
+    assert counts["scifact"] > 5000 and counts["pdf"] > 4000, counts
+    assert worst <= window, f"an embedded text of {worst} tokens exceeds the {window}-token window"

@@ -1,53 +1,78 @@
 """kill -9 during an ingest leaves the last committed state readable; the next ingest completes it.
 
-Each round changes the corpus, starts `ragkit index` in a subprocess and SIGKILLs it, either at a
-named phase (parse, embed, vector write, manifest commit, vector delete, lexical write: fault
-injection through RAGKIT_CRASH_AT) or after a random delay. Then the store is checked from a reader,
-indexed again without a kill, and checked exactly against the files on disk.
+Each round changes the corpus and runs an index in a subprocess (``tests.harness.index``) that logs the
+moment each write phase starts. Then it is SIGKILLed, either at the start of a named phase (the harness
+kills itself there) or at a random offset into a write phase, measured from that phase's start as read
+from the log (offsets up to the phase's length in an uninterrupted run). The log then tells which phase
+each kill landed in. After every kill the store is checked from a reader, indexed again without a kill,
+and checked exactly against the files on disk.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import ragkit
+from ragkit.ingest import PHASES
 from ragkit.store import Store
 from tests.conftest import REPO, hash_config
 
-PHASES = ["parse", "embed", "vectors", "manifest", "delete", "lexical"]
+WRITE_PHASES = ("vectors", "manifest", "delete", "lexical")
 MIN_KILLS = 24
-MAX_ROUNDS = 60
 pytestmark = pytest.mark.slow
 
 
-def _index_cmd(store: Path, docs: Path) -> list[str]:
-    return [sys.executable, "-m", "ragkit.cli.main", "index", str(docs), "--store", str(store), "--json", "--quiet"]
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO))
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGKIT_CRASH", "_RAGKIT"))}
-    env["PYTHONPATH"] = str(REPO)
-    env.update(extra)
-    return env
+def _index_cmd(store: Path, docs: Path, log: Path, kill_at: str = "") -> list[str]:
+    cmd = [sys.executable, "-m", "tests.harness.index", str(store), str(docs), "--log", str(log)]
+    return cmd + (["--kill-at", kill_at] if kill_at else [])
+
+
+def _read_log(log: Path) -> list[tuple[str, float]]:
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text().splitlines():
+        name, _, stamp = line.partition(" ")
+        if stamp:
+            out.append((name, float(stamp)))
+    return out
+
+
+def _phase_at(log: Path, moment: float) -> str:
+    """The phase running at ``moment`` (the last one started before it), or 'done'/'start'."""
+    entries = _read_log(log)
+    current = "start"
+    for name, stamp in entries:
+        if stamp <= moment:
+            current = name
+    return current
 
 
 def _mutate(docs: Path, rng: random.Random, round_no: int) -> None:
+    """Add, edit or delete a few files; each round writes enough text that every phase takes time."""
     files = sorted(docs.glob("*.txt"))
-    for _ in range(rng.randint(1, 4)):
+    for _ in range(rng.randint(2, 5)):
         action = rng.random()
-        if action < 0.4 or len(files) < 3:
+        if action < 0.5 or len(files) < 6:
             name = f"doc{round_no}_{rng.randint(0, 10**6)}.txt"
-            paras = [f"Round {round_no} paragraph {i} about topic {rng.randint(0, 50)}." for i in range(rng.randint(1, 30))]
+            paras = [f"Round {round_no} paragraph {i} about topic {rng.randint(0, 500)} and more words {i * 3}."
+                     for i in range(rng.randint(40, 160))]
             (docs / name).write_text("\n\n".join(paras))
-        elif action < 0.75:
+        elif action < 0.8:
             target = rng.choice(files)
             target.write_text(target.read_text() + f"\n\nEdited in round {round_no}.")
         else:
@@ -57,7 +82,11 @@ def _mutate(docs: Path, rng: random.Random, round_no: int) -> None:
         files = sorted(docs.glob("*.txt"))
 
 
-def _committed_snapshot(store_path: Path) -> dict[str, str]:
+def _on_disk(docs: Path) -> dict[str, str]:
+    return {str(p.resolve()): hashlib.sha256(p.read_bytes()).hexdigest() for p in docs.glob("*.txt")}
+
+
+def _committed(store_path: Path) -> dict[str, str]:
     store = Store(store_path)
     try:
         return {d["doc_id"]: d["content_hash"] for d in store.documents()}
@@ -82,17 +111,11 @@ def _check_readable(store_path: Path, before: dict[str, str], after: dict[str, s
 def _check_exact(store_path: Path, docs: Path) -> None:
     store = Store(store_path)
     try:
-        on_disk = {
-            str(p.resolve()): hashlib.sha256(p.read_bytes()).hexdigest() for p in docs.glob("*.txt")
-        }
-        assert {d["doc_id"]: d["content_hash"] for d in store.documents()} == on_disk
+        assert {d["doc_id"]: d["content_hash"] for d in store.documents()} == _on_disk(docs)
         manifest = set(store.all_chunk_ids())
         assert store.vectors.ids() == manifest
-        current = (store_path / "lexical" / "CURRENT").read_text().strip()
-        assert current == f"gen-{store.generation}"
-        from ragkit.stores.bm25 import Bm25Index
-
-        assert set(Bm25Index.load(store_path / "lexical" / current).ids) == manifest
+        assert store.lexical_published()
+        assert set(store.lexical().ids) == manifest
         assert store.db.execute("SELECT COUNT(*) FROM pending_deletes").fetchone()[0] == 0
         assert store.get_meta("dirty") is False
         counts = dict(store.db.execute("SELECT doc_id, COUNT(*) FROM chunks GROUP BY doc_id").fetchall())
@@ -100,44 +123,91 @@ def _check_exact(store_path: Path, docs: Path) -> None:
             assert counts.get(d["doc_id"], 0) == d["chunks"]
     finally:
         store.close()
+    # every vector equals its cached one and lexical scores equal a fresh index (a fresh process: an
+    # embedded chroma caches its state per process)
+    proc = subprocess.run([sys.executable, "-m", "ragkit.cli.main", "check", "--store", str(store_path), "--json"],
+                          env=_env(), capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["ok"], proc.stdout + proc.stderr
 
 
-def test_kill_nine_at_every_phase_and_random_offsets(tmp_path: Path):
+def _calibrate(store_path: Path, docs: Path, log: Path, rng: random.Random) -> dict[str, float]:
+    """Length of each phase in an uninterrupted run of a typical round."""
+    _mutate(docs, rng, 0)
+    log.unlink(missing_ok=True)
+    subprocess.run(_index_cmd(store_path, docs, log), env=_env(), check=True, capture_output=True, timeout=300, cwd=REPO)
+    entries = _read_log(log)
+    return {name: max(nxt - stamp, 0.005) for (name, stamp), (_, nxt) in zip(entries, entries[1:])}
+
+
+def _kill_into_phase(store_path: Path, docs: Path, log: Path, phase: str, offset: float) -> tuple[bool, str]:
+    """Start an index, wait for ``phase`` to begin, SIGKILL ``offset`` seconds later; return (killed,
+    the phase the kill landed in)."""
+    log.unlink(missing_ok=True)
+    proc = subprocess.Popen(_index_cmd(store_path, docs, log), env=_env(), cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = None
+    deadline = time.monotonic() + 300
+    while started is None and proc.poll() is None and time.monotonic() < deadline:
+        started = next((stamp for name, stamp in _read_log(log) if name == phase), None)
+        if started is None:
+            time.sleep(0.0005)
+    if started is not None:
+        time.sleep(max(0.0, started + offset - time.monotonic()))
+    moment = time.monotonic()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(60)
+    killed = proc.returncode == -signal.SIGKILL
+    return killed, _phase_at(log, moment) if killed else "done"
+
+
+def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path):
     rng = random.Random(1234)
     docs = tmp_path / "docs"
     docs.mkdir()
     store_path = tmp_path / "store"
+    log = tmp_path / "phases.log"
     ragkit.open(store_path, hash_config()).close()
-    _mutate(docs, rng, 0)
-    started = time.monotonic()
-    subprocess.run(_index_cmd(store_path, docs), env=_env(), check=True, capture_output=True, timeout=120)
-    full_run = time.monotonic() - started  # how long one index process lives here
-    kills = 0
-    phases_killed: set[str] = set()
+    durations = _calibrate(store_path, docs, log, rng)
+    assert set(WRITE_PHASES) <= set(durations), durations
+    at_start: Counter[str] = Counter()
+    landed: Counter[str] = Counter()
+    offset_kills = 0
     round_no = 0
-    while (kills < MIN_KILLS or phases_killed != set(PHASES)) and round_no < MAX_ROUNDS:
+    def more() -> bool:
+        return (
+            sum(at_start.values()) + offset_kills < MIN_KILLS
+            or set(at_start) != set(PHASES)
+            or offset_kills < 16
+            or any(landed[p] == 0 for p in WRITE_PHASES)
+        )
+
+    while round_no < 100 and more():
         round_no += 1
-        before = _committed_snapshot(store_path)
+        before = _committed(store_path)
         _mutate(docs, rng, round_no)
-        after = {str(p.resolve()): hashlib.sha256(p.read_bytes()).hexdigest() for p in docs.glob("*.txt")}
-        if round_no % 4 == 0:
-            # a kill at a random moment of the run
-            proc = subprocess.Popen(_index_cmd(store_path, docs), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            time.sleep(rng.uniform(0.3, 1.0) * full_run)
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=60)
-            killed = proc.returncode == -signal.SIGKILL
+        after = _on_disk(docs)
+        if round_no % 2:
+            phase = PHASES[(round_no // 2) % len(PHASES)]
+            log.unlink(missing_ok=True)
+            proc = subprocess.run(_index_cmd(store_path, docs, log, kill_at=phase), env=_env(), cwd=REPO,
+                                  capture_output=True, timeout=300)
+            if proc.returncode == -signal.SIGKILL:
+                at_start[phase] += 1
+                assert _phase_at(log, time.monotonic()) == phase
         else:
-            phase = PHASES[round_no % len(PHASES)]
-            proc = subprocess.run(
-                _index_cmd(store_path, docs), env=_env(RAGKIT_CRASH_AT=phase), capture_output=True, timeout=120
-            )
-            killed = proc.returncode == -signal.SIGKILL
+            phase = WRITE_PHASES[(round_no // 2) % len(WRITE_PHASES)]
+            killed, where = _kill_into_phase(store_path, docs, log, phase, rng.uniform(0, durations[phase]))
             if killed:
-                phases_killed.add(phase)
-        kills += killed
+                offset_kills += 1
+                landed[where] += 1
         _check_readable(store_path, before, after)
-        subprocess.run(_index_cmd(store_path, docs), env=_env(), check=True, capture_output=True, timeout=120)
+        subprocess.run(_index_cmd(store_path, docs, log), env=_env(), check=True, capture_output=True,
+                       timeout=300, cwd=REPO)
         _check_exact(store_path, docs)
-    assert kills >= MIN_KILLS
-    assert phases_killed == set(PHASES)
+    print(f"kills at phase starts: {dict(at_start)}; offset kills landed in: {dict(landed)}")
+    assert sum(at_start.values()) + offset_kills >= MIN_KILLS
+    assert set(at_start) == set(PHASES)  # every phase was killed at its start
+    # kills timed from the start of a write phase land where the writes are, not before them
+    in_writes = sum(landed[p] for p in WRITE_PHASES)
+    assert offset_kills >= 16 and in_writes >= 0.75 * offset_kills, dict(landed)
+    assert all(landed[p] >= 1 for p in WRITE_PHASES), dict(landed)

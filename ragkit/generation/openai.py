@@ -1,7 +1,7 @@
 """The ``openai`` generator: any OpenAI-compatible chat-completions server over httpx.
 
 Works with ``vllm serve``, llama.cpp's server, Ollama and hosted APIs. The base URL comes from config
-(``generator.base_url``, overridden by ``RAGKIT_OPENAI_BASE_URL``), the key from the environment variable
+(``generator.base_url``; ``RAGKIT_GENERATOR_BASE_URL`` overrides it like any setting), the key from the environment variable
 named in ``generator.api_key_env``. Connection errors, timeouts, 429 and 5xx are retried with exponential
 backoff (``Retry-After`` honoured); other 4xx and malformed responses raise :class:`GeneratorError`.
 """
@@ -39,7 +39,7 @@ class OpenAIGenerator:
         transport: httpx.BaseTransport | None = None,
     ):
         self.config = config or GeneratorConfig(name="openai")
-        self.base_url = os.environ.get("RAGKIT_OPENAI_BASE_URL", self.config.base_url).rstrip("/")
+        self.base_url = self.config.base_url.rstrip("/")
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.concurrency = max(1, concurrency)

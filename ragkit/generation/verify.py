@@ -202,18 +202,30 @@ class Verifier:
             vectors.append(pairs)
         return windows, np.vstack(vectors)
 
-    def _best_window(self, vector: np.ndarray, passage: Passage) -> tuple[float, tuple[int, int] | None]:
+    def _best_window(
+        self, vector: np.ndarray, passage: Passage, stated: set[str] = frozenset()  # type: ignore[assignment]
+    ) -> tuple[float, tuple[int, int] | None]:
+        """(the best similarity, the quote): the closest window, except that when the sentence states
+        numbers the passage has, only windows containing them all can be its quote (a quote must show
+        the figure it supports). The similarity scored is the best of all windows, as before."""
         windows, matrix = self._windows(passage)
         if not windows:
             return 0.0, None
         sims = matrix @ vector
         n_single = len(passage.spans)
-        best = int(np.argmax(sims))
-        if best >= n_single:  # prefer the single sentence when it is nearly as close as the pair
-            single_best = int(np.argmax(sims[:n_single]))
-            if sims[best] - sims[single_best] < 0.03:
+        allowed = np.ones(len(windows), dtype=bool)
+        wanted = stated & passage.numbers
+        if wanted:
+            covers = np.array([wanted <= numbers(passage.text[s:e]) for s, e in windows])
+            if covers.any():
+                allowed = covers
+        masked = np.where(allowed, sims, -np.inf)
+        best = int(np.argmax(masked))
+        if best >= n_single and allowed[:n_single].any():  # prefer a single sentence nearly as close
+            single_best = int(np.argmax(masked[:n_single]))
+            if masked[best] - masked[single_best] < 0.03:
                 best = single_best
-        return float(sims[best]), windows[best]
+        return float(sims.max()), windows[best]
 
     @staticmethod
     def _consistency(sentence: str, passages: Sequence[Passage]) -> list[str]:
@@ -251,8 +263,9 @@ class Verifier:
         vector = self.embed([" ".join(sentence.split())])[0]
         cosine = 0.0
         quotes: dict[int, list[tuple[int, int]]] = {}
+        stated = numbers(sentence)
         for passage in passages:
-            sim, window = self._best_window(vector, passage)
+            sim, window = self._best_window(vector, passage, stated)
             cosine = max(cosine, sim)
             if window is not None:
                 quotes[passage.n] = [window]

@@ -2,11 +2,8 @@
 allowed vectors when a filter leaves a small share of the store."""
 from __future__ import annotations
 
-import os
-import sys
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,29 +14,6 @@ from ragkit.types import Hit
 
 EXACT_BELOW = 0.5  # filters that keep less than this share of the store use exact search
 OVERFETCH_MAX = 4
-
-
-@contextmanager
-def lean_threads() -> Iterator[None]:
-    """Run one query's embedding on one torch thread when the other cores are busy.
-
-    Measured here: with the machine loaded, a 2-thread MiniLM query embedding took 730 ms (threads
-    spin-waiting for each other) against 37 ms on one thread; on an idle machine 2 threads win a few ms.
-    """
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    busy = os.getloadavg()[0] > max((os.cpu_count() or 1) - 1, 0) if hasattr(os, "getloadavg") else True
-    if previous == 1 or not busy:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class QueryEncoder:
@@ -64,8 +38,7 @@ class QueryEncoder:
     def __call__(self, queries: Sequence[str]) -> np.ndarray:
         todo = [q for q in dict.fromkeys(queries) if q not in self._cache]
         if len(todo) == 1:
-            with lean_threads():
-                self._remember(todo[0], np.asarray(self.embedder.embed_query(todo[0]), dtype=np.float32))
+            self._remember(todo[0], np.asarray(self.embedder.embed_query(todo[0]), dtype=np.float32))
         elif todo:
             for query, vector in zip(todo, np.asarray(self.embedder.embed(todo), dtype=np.float32)):
                 self._remember(query, vector)

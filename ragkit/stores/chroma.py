@@ -1,7 +1,7 @@
 """The vector store: chromadb, embedded and persistent by default, or a chroma server over HTTP."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +43,26 @@ class ChromaVectorStore:
             )
         return self._collection
 
-    def drop_other_collections(self) -> list[str]:
-        """Delete every collection but this one (left over from an interrupted rebuild)."""
+    def collection_names(self) -> list[str]:
+        """Names of every collection in this chroma (the caller decides which are its own)."""
         _ = self.collection
-        dropped = []
-        for col in self._client.list_collections():
-            name = col if isinstance(col, str) else col.name
-            if name != self.collection_name:
-                self._client.delete_collection(name)
-                dropped.append(name)
-        return dropped
+        return [col if isinstance(col, str) else col.name for col in self._client.list_collections()]
+
+    def drop_collection(self, name: str) -> None:
+        """Delete the collection ``name`` (never this one: callers pass only stale ones they own)."""
+        if name == self.collection_name:
+            raise ValueError(f"refusing to drop the current collection {name!r}")
+        _ = self.collection
+        self._client.delete_collection(name)
+
+    def reset_collection(self) -> None:
+        """Drop and recreate this collection empty (repair of a collection with a wrong dimension)."""
+        _ = self.collection
+        self._client.delete_collection(self.collection_name)
+        self._collection = None
+
+    def close(self) -> None:
+        self._client, self._collection = None, None
 
     def _max_batch(self) -> int:
         try:
@@ -83,6 +93,14 @@ class ChromaVectorStore:
 
     def count(self) -> int:
         return int(self.collection.count())
+
+    def iter_vectors(self, step: int = 5000) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Every (ids, vectors) page of the collection."""
+        collection = self.collection
+        total = collection.count()
+        for offset in range(0, total, step):
+            got = collection.get(include=["embeddings"], limit=step, offset=offset)
+            yield list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)
 
     def get_vectors(self, ids: Sequence[str]) -> np.ndarray:
         """Rows in the order of ``ids`` (KeyError for an unknown id)."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ragkit.types import ConnectorOptions
+
 
 from tests.fixtures_docs import make_text_png, pil_font  # noqa: E402
 
@@ -51,11 +53,10 @@ def test_corrupt_image(tmp_path: Path) -> None:
     assert "corrupt" in err.value.reason
 
 
-def test_no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAGKIT_OCR_ENGINE", "none")
+def test_no_engine(tmp_path: Path) -> None:
     path = make_text_png(tmp_path / "t.png", ["hello"])
     with pytest.raises(ConnectorError) as err:
-        image.load(path, "t.png")
+        image.load(path, "t.png", ConnectorOptions(ocr_engine="none"))
     assert err.value.reason == NO_ENGINE_REASON
 
 
@@ -70,8 +71,7 @@ def test_blank_image(tmp_path: Path) -> None:
     assert err.value.reason == "no text recognized in image"
 
 
-def test_unknown_engine_name_is_a_connector_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAGKIT_OCR_ENGINE", "bogus")
+def test_unknown_engine_name_is_a_connector_error(tmp_path: Path) -> None:
     path = make_text_png(tmp_path / "t.png", ["hello"])
-    with pytest.raises(ConnectorError, match="unknown OCR engine"):
-        image.load(path, "t.png")
+    with pytest.raises(ConnectorError, match="unknown OCR engine 'bogus'; valid: rapidocr, tesseract, none"):
+        image.load(path, "t.png", ConnectorOptions(ocr_engine="bogus"))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ragkit.types import ConnectorOptions
+
 
 from tests.fixtures_docs import (  # noqa: E402
     make_encrypted_pdf,
@@ -89,42 +91,41 @@ def test_corrupt_files_raise_connector_error(tmp_path: Path, content: bytes) -> 
     assert err.value.reason and err.value.path == str(path)
 
 
-def test_truncated_real_pdf_raises_or_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep", [1 / 3, 1 / 2, 5 / 6])
+def test_truncated_real_pdf_is_a_clear_error(tmp_path: Path, keep: float) -> None:
+    """A real PDF cut short (its cross-reference table gone) is refused by PDFium: a ConnectorError
+    naming the file and saying it is corrupt, never a partial document or another exception."""
     good = make_text_pdf(tmp_path / "good.pdf", PAGES)
+    data = good.read_bytes()
     bad = tmp_path / "cut.pdf"
-    bad.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 3])
-    try:
-        doc = pdf.load(bad, "cut.pdf")  # PDFium may repair it; then it must still be consistent
-        assert all(0 <= b.start < b.end <= len(doc.text) for b in doc.blocks)
-    except ConnectorError as err:
-        assert err.reason
+    bad.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ConnectorError) as err:
+        pdf.load(bad, "cut.pdf")
+    assert err.value.path == str(bad) and err.value.reason.startswith("corrupt or unreadable PDF")
 
 
-def test_scan_without_ocr_engine_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAGKIT_OCR_ENGINE", "none")
+def test_scan_without_ocr_engine_raises(tmp_path: Path) -> None:
     path = make_image_only_pdf(tmp_path / "scan.pdf", ["Invoice number 4711"])
     with pytest.raises(ConnectorError) as err:
-        pdf.load(path, "scan.pdf")
+        pdf.load(path, "scan.pdf", ConnectorOptions(ocr_engine="none"))
     assert err.value.reason == NO_ENGINE_REASON
 
 
-def test_mixed_pdf_without_ocr_keeps_text_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAGKIT_OCR_ENGINE", "none")
+def test_mixed_pdf_without_ocr_keeps_text_pages(tmp_path: Path) -> None:
     path = make_mixed_pdf(tmp_path / "mixed.pdf", "Typed page about turbines.", ["Scanned page"])
-    doc = pdf.load(path, "mixed.pdf")
+    doc = pdf.load(path, "mixed.pdf", ConnectorOptions(ocr_engine="none"))
     assert "Typed page about turbines." in doc.text
     assert doc.metadata["pages_without_text"] == [2]
 
 
 @needs_ocr
-def test_scanned_page_is_ocrd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAGKIT_IMAGE_DIR", str(tmp_path / "images"))
+def test_scanned_page_is_ocrd(tmp_path: Path) -> None:
     path = make_mixed_pdf(
         tmp_path / "mixed.pdf",
         "Typed page about turbines.",
         ["Invoice number 4711", "Total due: 1,250.00 EUR"],
     )
-    doc = pdf.load(path, "mixed.pdf")
+    doc = pdf.load(path, "mixed.pdf", ConnectorOptions(image_dir=str(tmp_path / "images")))
     assert doc.metadata["ocr_pages"] == [2]
     images = _blocks(doc, "image")
     assert images and all(b.page == 2 for b in images)
@@ -138,9 +139,7 @@ def test_scanned_page_is_ocrd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 @needs_ocr
-def test_image_only_pdf_without_image_dir_stores_nothing(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RAGKIT_IMAGE_DIR", raising=False)
+def test_image_only_pdf_without_image_dir_stores_nothing(tmp_path: Path) -> None:
     path = make_image_only_pdf(tmp_path / "scan.pdf", ["Quarterly report 2024"])
     doc = pdf.load(path, "scan.pdf")
     assert "Quarterly report 2024" in doc.text

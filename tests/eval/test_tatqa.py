@@ -30,6 +30,20 @@ def _fixture(tmp_path: Path) -> Path:
             ],
         },
     ]
+    # distractors, so that five units are a small share of the pool; and one question whose gold
+    # paragraph shares no word with it (a miss at any depth)
+    for i, topic in enumerate(["shipping", "mining", "farming", "software", "insurance", "retail"]):
+        contexts.append({
+            "table": {"uid": f"d{i}", "table": [["Segment", "2019"], [f"{topic.title()} division", str(100 + i)]]},
+            "paragraphs": [
+                {"uid": f"dp{i}a", "order": 1, "text": f"The {topic} business reported steady results this year."},
+                {"uid": f"dp{i}b", "order": 2, "text": f"Management expects {topic} margins to improve."},
+            ],
+            "questions": [],
+        })
+    contexts[-1]["questions"].append(
+        {"uid": "q4", "question": "Which zebra crossed?", "answer": "x", "answer_from": "text", "rel_paragraphs": ["1"]}
+    )
     path = tmp_path / "tatqa_dataset_dev.json"
     path.write_text(json.dumps(contexts))
     return path
@@ -52,7 +66,11 @@ def test_evaluate_hits(tmp_path: Path):
     path = _fixture(tmp_path)
     ragkit.open(tmp_path / "s", hash_config()).close()
     result = evaluate_tatqa(path, store=tmp_path / "s", mode="lexical")
-    assert result["questions"] == 3 and result["units"] == 5
-    assert result["hit@5"] == 1.0  # five units: every question is a hit at 5
-    assert result["hit@1"] >= 2 / 3
-    assert set(result["by_answer_from"]) == {"table", "text", "table-text"}
+    assert result["questions"] == 4 and result["units"] == 23
+    # q1-q3 share their distinctive words only with their gold unit; q4 shares none with its gold
+    assert result["hit@1"] == result["hit@5"] == 0.75
+    assert result["by_answer_from"] == {
+        "table": {"questions": 1, "hit@1": 1.0, "hit@5": 1.0},
+        "table-text": {"questions": 1, "hit@1": 1.0, "hit@5": 1.0},
+        "text": {"questions": 2, "hit@1": 0.5, "hit@5": 0.5},
+    }

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import ragkit
-from ragkit.batch import BatchError, load_questions, read_records, run_batch
+from ragkit.batch import BatchError, load_questions, question_id, read_records, run_batch
 from ragkit.config import Config, EmbedderConfig
 
 DOCS = {
@@ -49,12 +49,14 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_load_questions_formats(tmp_path):
-    assert load_questions(write(tmp_path / "q.txt", "First?\n\nThird?\n")) == [("1", "First?"), ("3", "Third?")]
+    q = question_id
+    assert load_questions(write(tmp_path / "q.txt", "First?\n\nThird?\n")) == [(q("First?"), "First?"), (q("Third?"), "Third?")]
     jsonl = write(tmp_path / "q.jsonl", '{"id": "a", "question": "A?"}\n\n{"question": "B?"}\n')
-    assert load_questions(jsonl) == [("a", "A?"), ("3", "B?")]
+    assert load_questions(jsonl) == [("a", "A?"), (q("B?"), "B?")]
     with_header = write(tmp_path / "h.csv", 'id,question\nx1,"Why, though?"\n,No id?\n')
-    assert load_questions(with_header) == [("x1", "Why, though?"), ("3", "No id?")]
-    assert load_questions(write(tmp_path / "n.csv", "What?\nWho?\n")) == [("1", "What?"), ("2", "Who?")]
+    assert load_questions(with_header) == [("x1", "Why, though?"), (q("No id?"), "No id?")]
+    assert load_questions(write(tmp_path / "n.csv", "What?\nWho?\n")) == [(q("What?"), "What?"), (q("Who?"), "Who?")]
+    assert q("What?") != q("Who?") and q("What?") == q(" What? ") and q("What?").startswith("q-")
     with pytest.raises(BatchError, match=r"q2.jsonl:1: expected an object with a 'question'"):
         load_questions(write(tmp_path / "q2.jsonl", '{"text": "no"}\n'))
     with pytest.raises(BatchError, match="unsupported questions file"):
@@ -67,7 +69,7 @@ def test_batch_writes_one_record_per_id_and_skips_on_rerun(kit, docs, tmp_path):
     stages: list[str] = []
     summary = run_batch(kit, docs, questions, out, progress=lambda stage, done, total: stages.append(stage))
     records = read_records(out)
-    assert [r["id"] for r in records] == ["1", "3"]
+    assert [r["id"] for r in records] == [question_id("When was the Eiffel Tower completed?"), question_id("How high is Mount Fuji?")]
     assert all(ASK_KEYS <= set(r) and r["question"] for r in records)
     assert summary["asked"] == 2 and summary["skipped"] == 0 and summary["failed"] == 0
     assert summary["index"]["added"] == 2 and "answer" in stages
@@ -79,7 +81,9 @@ def test_batch_writes_one_record_per_id_and_skips_on_rerun(kit, docs, tmp_path):
 
     write(questions, "When was the Eiffel Tower completed?\n\nHow high is Mount Fuji?\nWhere is the tower?\n")
     third = run_batch(kit, docs, questions, out)
-    assert third["asked"] == 1 and [r["id"] for r in read_records(out)] == ["1", "3", "4"]
+    assert third["asked"] == 1 and [r["id"] for r in read_records(out)] == [r["id"] for r in records] + [
+        question_id("Where is the tower?")
+    ]
 
 
 def test_failing_question_is_recorded_and_batch_continues(kit, docs, tmp_path, monkeypatch):
@@ -128,7 +132,7 @@ def test_csv_output_and_torn_jsonl_line(kit, docs, tmp_path):
     run_batch(kit, docs, questions, out_jsonl)
     with out_jsonl.open("a", encoding="utf-8") as fh:
         fh.write('{"id": "q3", "quest')  # a crash mid-write
-    write(questions, "id,question\nq1,a?\nq2,b?\nq3,Where is the Eiffel Tower?\n")
+    write(questions, questions.read_text(encoding="utf-8") + "q3,Where is the Eiffel Tower?\n")
     summary = run_batch(kit, docs, questions, out_jsonl)
     assert summary["asked"] == 1
     lines = out_jsonl.read_text(encoding="utf-8").splitlines()
@@ -200,8 +204,17 @@ def test_cli_ask_json_and_text(cli_store, docs):
     for c in data["citations"]:
         assert set(c) == {"n", "chunk_id", "source", "page", "heading", "span", "quote"}
 
+    # the extractive generator quotes the sentence that answers, cited and verified against its span
+    assert data["abstained"] is False and "1889" in data["answer"]
+    assert any(s["verified"] and "1889" in s["text"] for s in data["sentences"])
+    cited = {c["n"]: c for c in data["citations"]}
+    answer_citation = next(cited[n] for s in data["sentences"] if "1889" in s["text"] for n in s["citations"])
+    assert answer_citation["source"].endswith("tower.txt")
+    start, end = answer_citation["span"]
+    assert DOCS["tower.txt"][start:end] == answer_citation["quote"] and "1889" in answer_citation["quote"]
+
     text = run_cli(["ask", "When was the Eiffel Tower completed?", "--store", str(cli_store)]).stdout
-    assert "grounded:" in text or "abstained" in text
+    assert "1889" in text and "grounded:" in text and "tower.txt" in text
 
 
 def test_cli_ask_rejects_unknown_generator(cli_store):
@@ -235,3 +248,31 @@ def test_render_flags_unverified_sentences():
     text = render(data)
     assert "UNVERIFIED [1] B." in text and "verified   [1] A." in text
     assert "[1] a.md, page 3, H, chars 5-7" in text and "1/2 sentences verified" in text
+
+
+def test_edited_questions_file_never_pairs_an_answer_with_another_question(kit, docs, tmp_path):
+    """Ids come from the question text: inserting a line re-asks nothing else, and an answer recorded
+    for one question is never reported for another."""
+    questions = write(tmp_path / "q.txt", "When was the Eiffel Tower completed?\nHow high is Mount Fuji?\n")
+    out = tmp_path / "answers.jsonl"
+    assert run_batch(kit, docs, questions, out)["asked"] == 2
+    write(questions, "Where is the Eiffel Tower?\nWhen was the Eiffel Tower completed?\nHow high is Mount Fuji?\n")
+    again = run_batch(kit, docs, questions, out)
+    assert again["asked"] == 1 and again["skipped"] == 2
+    records = {r["question"]: r for r in read_records(out)}
+    assert set(records) == {"Where is the Eiffel Tower?", "When was the Eiffel Tower completed?", "How high is Mount Fuji?"}
+    for question, record in records.items():
+        assert record["id"] == question_id(question)
+    assert "1889" in records["When was the Eiffel Tower completed?"]["answer"]
+    assert "3,776" in records["How high is Mount Fuji?"]["answer"]
+
+
+def test_a_record_whose_question_changed_is_asked_again(kit, docs, tmp_path):
+    questions = write(tmp_path / "q.jsonl", '{"id": "q1", "question": "When was the Eiffel Tower completed?"}\n')
+    out = tmp_path / "answers.jsonl"
+    run_batch(kit, docs, questions, out)
+    write(questions, '{"id": "q1", "question": "How high is Mount Fuji?"}\n')
+    summary = run_batch(kit, docs, questions, out)
+    assert summary["asked"] == 1 and summary["reasked_changed"] == 1
+    (record,) = read_records(out)
+    assert record["question"] == "How high is Mount Fuji?" and "3,776" in record["answer"]

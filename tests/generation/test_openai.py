@@ -167,7 +167,14 @@ def test_json_schema_is_sent_as_response_format(server):
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"] == {"type": "object"}
 
 
-def test_base_url_env_override(server, monkeypatch):
-    monkeypatch.setenv("RAGKIT_OPENAI_BASE_URL", server.base_url)
-    gen = OpenAIGenerator(GeneratorConfig(name="openai", model="m", base_url="http://127.0.0.1:1/v1"))
+def test_base_url_env_override(server, tmp_path):
+    """``RAGKIT_GENERATOR_BASE_URL`` overrides the stored setting like any ``RAGKIT_<SECTION>_<KEY>``."""
+    from ragkit.config import Config
+
+    stored = Config()
+    stored.generator.base_url = "http://127.0.0.1:1/v1"
+    stored.generator.model = "m"
+    stored.save(tmp_path)
+    config = Config.load(tmp_path, env={"RAGKIT_GENERATOR_BASE_URL": server.base_url})
+    gen = OpenAIGenerator(config.generator)
     assert gen.generate(MESSAGES) == "This is a canned answer."

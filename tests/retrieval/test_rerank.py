@@ -38,15 +38,32 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _reference_scores(path: Path, query: str, texts: list[str]) -> list[float]:
+    """The model's relevance of each (query, passage) pair computed here with transformers alone:
+    the classifier's logit through a sigmoid (a one-label cross-encoder's score)."""
+    import torch
+    import transformers
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    model = transformers.BertForSequenceClassification.from_pretrained(str(path), local_files_only=True).eval()
+    with torch.no_grad():
+        batch = tokenizer([query] * len(texts), texts, padding=True, truncation=True, return_tensors="pt")
+        return torch.sigmoid(model(**batch).logits[:, 0]).tolist()
+
+
 def test_cross_encoder_backend(tiny_cross_encoder: Path) -> None:
+    """An untrained model's scores mean nothing, but the reranker must order by exactly them."""
     reranker = make_reranker(RerankerConfig(name="cross-encoder", model_path=str(tiny_cross_encoder)))
     assert isinstance(reranker, CrossEncoderReranker)
-    out = reranker.run("where is the eiffel tower", hits(), k=2)
-    assert len(out) == 2
-    assert out[0].score >= out[1].score
-    assert set(out[0].scores) == {"retrieval", "cross-encoder"}
-    again = reranker.run("where is the eiffel tower", hits(), k=2)
-    assert [h.chunk.chunk_id for h in again] == [h.chunk.chunk_id for h in out]
+    query = "where is the eiffel tower"
+    reference = dict(zip([f"c{i}" for i in range(3)], _reference_scores(tiny_cross_encoder, query, PASSAGES)))
+    expected = sorted(reference, key=lambda cid: -reference[cid])
+    out = reranker.run(query, hits(), k=2)
+    assert [h.chunk.chunk_id for h in out] == expected[:2]
+    for h in out:
+        assert h.score == pytest.approx(reference[h.chunk.chunk_id], abs=1e-5)
+        assert h.scores["cross-encoder"] == h.score and h.scores["retrieval"] == pytest.approx(1.0 - int(h.chunk.chunk_id[1:]) / 10)
+    assert [h.chunk.chunk_id for h in reranker.run(query, hits())] == expected
 
 
 def test_make_reranker_errors() -> None:

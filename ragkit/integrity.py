@@ -1,0 +1,248 @@
+"""Find and repair damage to a store's derived parts (vectors, lexical index) against the manifest.
+
+The manifest is the source of truth. ``check`` compares everything derived from it and reports each
+kind of problem with counts; ``repair`` restores the exact committed state from the manifest and the
+embedding cache, re-embedding only what the cache lacks. ``cheap=True`` skips the two costly
+comparisons (every vector against the cache, lexical scores against a fresh index): that part runs at
+the start of every ``index``.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ragkit.store import Store
+from ragkit.stores import generations
+from ragkit.types import Chunk
+
+VECTOR_TOLERANCE = 1e-4  # max abs difference between a stored vector and its cached one
+SCORE_TOLERANCE = 1e-4
+LEXICAL_SAMPLE = 20  # queries compared against a freshly built lexical index
+
+
+@dataclass
+class Problem:
+    """One kind of damage: where (part), what (kind), how many, and a few example ids."""
+
+    part: str
+    kind: str
+    count: int
+    detail: str
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    """What ``check`` found (and, after ``repair``, what was done)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+    repaired: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    deep: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def kinds(self) -> set[str]:
+        return {p.kind for p in self.problems}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, **asdict(self)}
+
+
+@dataclass
+class _Findings:
+    """Ids behind the report, kept for ``repair``."""
+
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+    stale_collections: list[str] = field(default_factory=list)
+    reset_collection: bool = False
+    lexical: bool = False
+    pending: list[str] = field(default_factory=list)  # vectors to delete
+    pending_rows: list[str] = field(default_factory=list)  # rows of pending_deletes to clear
+
+
+def check(store: Store, cheap: bool = False) -> CheckReport:
+    """Compare the vectors and the lexical index with the manifest (read only)."""
+    report, _ = _inspect(store, cheap)
+    return report
+
+
+def repair(
+    store: Store, embedder: Any, embed_text: Callable[[Chunk], str], cheap: bool = False
+) -> CheckReport:
+    """Check, then restore the committed state; ``report.repaired`` says what was done. Run it under
+    the store's writer lock."""
+    report, found = _inspect(store, cheap)
+    vectors = store.vectors
+    if found.stale_collections:
+        for name in found.stale_collections:
+            vectors.drop_collection(name)
+        report.repaired.append(f"dropped {len(found.stale_collections)} stale collection(s) of this store")
+    if found.reset_collection:
+        vectors.reset_collection()
+        found.missing = store.all_chunk_ids()
+        found.extra, found.wrong = [], []
+        report.repaired.append("recreated the vector collection (wrong dimension)")
+    if found.pending:
+        vectors.delete(found.pending)
+    if found.extra:
+        vectors.delete(found.extra)
+        report.repaired.append(f"deleted {len(found.extra)} vector(s) not in the manifest")
+    restore = sorted(set(found.missing) | set(found.wrong))
+    if restore:
+        embedded = _restore_vectors(store, embedder, embed_text, restore)
+        report.repaired.append(
+            f"restored {len(restore)} vector(s) ({len(restore) - embedded} from the embedding cache, {embedded} re-embedded)"
+        )
+    if found.lexical:
+        store.save_lexical(force=True)
+        report.repaired.append(f"rebuilt the lexical index of generation {store.generation}")
+    with store.transaction() as db:
+        if found.pending_rows:
+            db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in found.pending_rows])
+            report.repaired.append(f"finished {len(found.pending_rows)} pending vector delete(s)")
+        if store.get_meta("dirty", False):
+            store.set_meta(db, "dirty", False)
+    return report
+
+
+def _restore_vectors(store: Store, embedder: Any, embed_text: Callable[[Chunk], str], ids: list[str]) -> int:
+    """Upsert the committed vectors of ``ids`` from the cache, embedding (and caching) what it lacks;
+    returns how many texts were embedded."""
+    inputs = store.chunk_embed_inputs(ids)
+    cached = store.cached_vectors(key for key, _ in inputs.values())
+    lacking: dict[str, str] = {}
+    for key, chunk in inputs.values():
+        if key not in cached:
+            lacking.setdefault(key, embed_text(chunk))
+    if lacking:
+        keys = list(lacking)
+        fresh = dict(zip(keys, np.asarray(embedder.embed([lacking[k] for k in keys]), dtype=np.float32)))
+        store.cache_vectors(fresh)
+        cached.update(fresh)
+    present = [cid for cid in ids if cid in inputs]
+    if present:
+        for i in range(0, len(present), 5000):
+            part = present[i : i + 5000]
+            store.vectors.upsert(part, np.stack([cached[inputs[c][0]] for c in part]))
+    return len(lacking)
+
+
+def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, _Findings]:
+    started = time.perf_counter()
+    report = CheckReport(deep=not cheap)
+    found = _Findings()
+    hashes = store.chunk_hashes()
+    committed = set(hashes)
+    report.checked["chunks"] = len(committed)
+    report.checked["generation"] = store.generation
+
+    def add(part: str, kind: str, ids: list[str] | int, detail: str) -> None:
+        count = ids if isinstance(ids, int) else len(ids)
+        examples = [] if isinstance(ids, int) else sorted(ids)[:5]
+        report.problems.append(Problem(part, kind, count, detail, examples))
+
+    found.pending_rows = [r[0] for r in store.db.execute("SELECT chunk_id FROM pending_deletes")]
+    found.pending = [c for c in found.pending_rows if c not in committed]
+    if found.pending_rows:
+        add("manifest", "pending_deletes", found.pending_rows, "stale vectors of an interrupted write not yet deleted")
+
+    vectors = store.vectors
+    current = vectors.collection_name
+    found.stale_collections = [n for n in vectors.collection_names() if n != current and store.owns_collection(n)]
+    if found.stale_collections:
+        add("vectors", "stale_collections", found.stale_collections, "collections of this store left by an interrupted rebuild")
+    present = vectors.ids()
+    report.checked["vectors"] = len(present)
+    found.missing = sorted(committed - present)
+    found.extra = sorted(present - committed - set(found.pending))
+    if found.missing:
+        add("vectors", "missing_vectors", found.missing, "committed chunks without a vector")
+    if found.extra:
+        add("vectors", "extra_vectors", found.extra, "vectors of chunks the manifest does not hold")
+    if not cheap and committed & present:
+        _compare_vectors(store, hashes, report, found, add)
+
+    _check_lexical(store, committed, cheap, found, add)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report, found
+
+
+def _compare_vectors(store: Store, hashes: dict[str, str], report: CheckReport, found: _Findings, add: Any) -> None:
+    """Every stored vector against the embedding cache: dimension and values."""
+    dims: set[int] = set()
+    wrong: list[str] = []
+    uncached = 0
+    compared = 0
+    for ids, matrix in store.vectors.iter_vectors():
+        keep = [i for i, cid in enumerate(ids) if cid in hashes]
+        if not keep:
+            continue
+        cached = store.cached_vectors(hashes[ids[i]] for i in keep)
+        for i in keep:
+            ref = cached.get(hashes[ids[i]])
+            if ref is None:
+                uncached += 1
+                continue
+            compared += 1
+            row = matrix[i]
+            if row.shape != ref.shape:
+                dims.add(int(row.shape[0]))
+                wrong.append(ids[i])
+            elif float(np.max(np.abs(row - ref))) > VECTOR_TOLERANCE:
+                wrong.append(ids[i])
+    report.checked["vectors_compared"] = compared
+    report.checked["vectors_uncached"] = uncached
+    if dims:
+        found.reset_collection = True
+        add("vectors", "wrong_dimension", wrong, f"vectors of dimension {sorted(dims)} differ from the embedder's")
+    elif wrong:
+        found.wrong = wrong
+        add("vectors", "wrong_vectors", wrong, "vectors that differ from the embedding cache")
+
+
+def _check_lexical(store: Store, committed: set[str], cheap: bool, found: _Findings, add: Any) -> None:
+    base = store.path / "lexical"
+    gen = store.generation
+    if gen == 0 and not committed:
+        return
+    if not generations.is_published(base, gen):
+        found.lexical = True
+        pointer = generations.current_name(base)
+        add("lexical", "lexical_stale", 1, f"CURRENT points to {pointer!r}, the committed generation is gen-{gen}")
+        return
+    index = generations.load(base, gen)
+    if index is None:
+        found.lexical = True
+        add("lexical", "lexical_unreadable", 1, f"the saved index gen-{gen} cannot be read")
+        return
+    ids = set(index.ids)
+    if ids != committed or len(index.ids) != len(ids):
+        found.lexical = True
+        add("lexical", "lexical_ids", len(ids ^ committed) or 1, "the saved index's ids differ from the manifest's")
+        return
+    if cheap or not committed:
+        return
+    fresh = store.build_lexical()
+    rng = random.Random(store.generation)
+    sample = rng.sample(sorted(committed), min(LEXICAL_SAMPLE, len(committed)))
+    queries = [" ".join(c.text.split()[:12]) for c in store.chunks(sample)]
+    bad = 0
+    for got, want in zip(index.query_batch(queries, 10), fresh.query_batch(queries, 10)):
+        if [g[0] for g in got] != [w[0] for w in want] or any(
+            abs(g[1] - w[1]) > SCORE_TOLERANCE for g, w in zip(got, want)
+        ):
+            bad += 1
+    if bad:
+        found.lexical = True
+        add("lexical", "lexical_scores", bad, f"{bad} of {len(queries)} sampled queries score differently from a fresh index")

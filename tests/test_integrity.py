@@ -1,0 +1,217 @@
+"""`ragkit check [--repair]`: every kind of damage to the derived stores is reported, and a repaired
+store answers searches exactly like an undamaged copy of it.
+
+Damage is done from outside ragkit (the file system, chroma's own API, a killed process), and check and
+repair run as the CLI in fresh processes, as a user would run them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ragkit
+from tests.conftest import REPO, hash_config
+
+QUERIES = ["harbour pilots tide", "glacier survey ice", "orchard frost apples", "library archive maps"]
+TOPICS = {
+    "harbour": "Harbour pilots guide ships through the tide channel at dawn.",
+    "glacier": "The glacier survey measured ice loss along the northern valley.",
+    "orchard": "Orchard keepers fight frost so the apples survive the spring.",
+    "library": "The library archive keeps old maps of the coast in cold rooms.",
+}
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO))
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ragkit.cli.main", *args], env=_env(), capture_output=True, text=True, timeout=300
+    )
+
+
+def run_check(store: Path, repair: bool = False) -> tuple[int, dict]:
+    proc = cli("check", "--store", str(store), "--json", *(["--repair"] if repair else []))
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def searches(store: Path) -> dict[str, list[tuple[float, frozenset[str]]]]:
+    """Every query's whole ranking in every mode, as (score, ids with that score) from best to worst:
+    ties may come back in any order, so ids are compared as a set within a score."""
+    kit = ragkit.open(store)
+    try:
+        out = {}
+        for q in QUERIES:
+            for mode in ("lexical", "dense", "hybrid"):
+                groups: dict[float, set[str]] = {}
+                for hit in kit.search(q, k=1000, mode=mode):
+                    groups.setdefault(round(hit.score, 4), set()).add(hit.chunk.chunk_id)
+                out[f"{mode}:{q}"] = [(score, frozenset(ids)) for score, ids in groups.items()]
+        return out
+    finally:
+        kit.close()
+
+
+def make_docs(root: Path, n: int = 24) -> Path:
+    docs = root / "docs"
+    docs.mkdir()
+    for i in range(n):
+        topic = list(TOPICS)[i % len(TOPICS)]
+        paras = [f"{TOPICS[topic]} Note {i}.{j} adds detail number {i * 7 + j}." for j in range(6)]
+        (docs / f"{topic}-{i}.md").write_text(f"# {topic.title()} {i}\n\n## Details\n\n" + "\n\n".join(paras))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory) -> tuple[Path, Path]:
+    """(a healthy store indexed from generated docs, the docs folder)."""
+    root = tmp_path_factory.mktemp("integrity")
+    docs = make_docs(root)
+    store = root / "store"
+    ragkit.open(store, hash_config()).close()
+    proc = cli("index", str(docs), "--store", str(store), "--json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["added"] == 24
+    return store, docs
+
+
+@pytest.fixture
+def damaged(healthy, tmp_path: Path) -> tuple[Path, Path, dict]:
+    """(a copy of the healthy store to damage, the pristine copy's search results, the docs)."""
+    store, docs = healthy
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    return copy, docs, searches(store)
+
+
+def _kinds(report: dict) -> set[str]:
+    return {p["kind"] for p in report["problems"]}
+
+
+def test_healthy_store_checks_clean(healthy):
+    store, _ = healthy
+    code, report = run_check(store)
+    assert code == 0 and report["ok"] is True and report["problems"] == []
+    assert report["checked"]["chunks"] == report["checked"]["vectors"] == report["checked"]["vectors_compared"] > 24
+
+
+def _assert_repaired(store: Path, expected: dict, kinds: set[str]) -> dict:
+    code, report = run_check(store)
+    assert code == 1 and not report["ok"]
+    assert kinds <= _kinds(report), report["problems"]
+    code, fixed = run_check(store, repair=True)
+    assert code == 0 and fixed["repaired"], fixed
+    code, after = run_check(store)
+    assert code == 0 and after["ok"], after["problems"]
+    assert searches(store) == expected
+    return fixed
+
+
+def test_vectors_folder_deleted(damaged):
+    store, _, expected = damaged
+    shutil.rmtree(store / "vectors")
+    fixed = _assert_repaired(store, expected, {"missing_vectors"})
+    missing = next(p for p in fixed["problems"] if p["kind"] == "missing_vectors")
+    assert missing["count"] == fixed["checked"]["chunks"]
+    assert any("from the embedding cache, 0 re-embedded" in r for r in fixed["repaired"])
+
+
+def test_ten_percent_of_vectors_deleted_through_chroma(damaged):
+    store, _, expected = damaged
+    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), "delete", "0.1"],
+                   env=_env(), check=True, capture_output=True, cwd=REPO)
+    fixed = _assert_repaired(store, expected, {"missing_vectors"})
+    missing = next(p for p in fixed["problems"] if p["kind"] == "missing_vectors")
+    assert missing["count"] == int(fixed["checked"]["chunks"] * 0.1)
+
+
+def test_lost_vectors_repaired_by_index_itself(damaged):
+    """`index` runs the cheap check first: vectors lost since the last commit come back."""
+    store, docs, expected = damaged
+    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), "delete", "0.1"],
+                   env=_env(), check=True, capture_output=True, cwd=REPO)
+    proc = cli("index", str(docs), "--store", str(store), "--json", "--quiet")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["unchanged"] == 24
+    code, report = run_check(store)
+    assert code == 0 and report["ok"], report["problems"]
+    assert searches(store) == expected
+
+
+def test_extra_vectors_added(damaged):
+    store, _, expected = damaged
+    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), "add", "5"],
+                   env=_env(), check=True, capture_output=True, cwd=REPO)
+    fixed = _assert_repaired(store, expected, {"extra_vectors"})
+    assert next(p for p in fixed["problems"] if p["kind"] == "extra_vectors")["count"] == 5
+
+
+def test_vectors_that_differ_from_the_cache(damaged):
+    store, _, expected = damaged
+    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), "perturb", "4"],
+                   env=_env(), check=True, capture_output=True, cwd=REPO)
+    fixed = _assert_repaired(store, expected, {"wrong_vectors"})
+    assert next(p for p in fixed["problems"] if p["kind"] == "wrong_vectors")["count"] == 4
+
+
+def test_lexical_folder_deleted(damaged):
+    store, _, expected = damaged
+    shutil.rmtree(store / "lexical")
+    _assert_repaired(store, expected, {"lexical_stale"})
+
+
+def test_lexical_index_truncated(damaged):
+    store, _, expected = damaged
+    current = (store / "lexical" / "CURRENT").read_text().strip()
+    files = sorted(p for p in (store / "lexical" / current).iterdir() if p.is_file() and p.stat().st_size > 16)
+    for path in files:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    _assert_repaired(store, expected, {"lexical_unreadable"})
+
+
+def test_stale_current_pointer(damaged):
+    store, _, expected = damaged
+    (store / "lexical" / "CURRENT").write_text("gen-0")
+    _assert_repaired(store, expected, {"lexical_stale"})
+
+
+def test_lexical_scores_that_differ(damaged):
+    """A saved index of the right ids but other texts (e.g. written by a buggy build) is caught by the
+    sampled score comparison."""
+    from ragkit.stores import generations
+    from ragkit.stores.bm25 import Bm25Index
+    from ragkit.store import Store
+
+    store, _, expected = damaged
+    reader = Store(store)
+    ids = reader.all_chunk_ids()
+    gen = reader.generation
+    reader.close()
+    wrong = Bm25Index()
+    wrong.build(ids, ["harbour glacier orchard library"] * len(ids))
+    generations.publish(store / "lexical", gen, wrong)
+    _assert_repaired(store, expected, {"lexical_scores"})
+
+
+def test_crash_during_rebuild(damaged):
+    """A rebuild killed after writing its new collection leaves that collection behind: check reports
+    it, repair drops it, and the committed collection is untouched."""
+    store, docs, expected = damaged
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.harness.index", str(store), str(docs), "--rebuild", "--kill-at", "manifest"],
+        env=_env(), capture_output=True, cwd=REPO, timeout=300,
+    )
+    assert proc.returncode == -9, proc.stderr
+    _assert_repaired(store, expected, {"stale_collections"})
+
+
+def test_check_of_a_missing_store_fails_clearly(tmp_path: Path):
+    proc = cli("check", "--store", str(tmp_path / "nothing"), "--json")
+    assert proc.returncode != 0 and "no ragkit store" in proc.stderr and proc.stdout == ""
