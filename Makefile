@@ -10,7 +10,11 @@ export HF_HUB_OFFLINE := 1
 export ORT_DISABLE_TELEMETRY := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: install demo test clean
+# System tools some tests drive for real (strace for the offline trace, tesseract for OCR): installed
+# with apt when missing and this is root on Debian; elsewhere install them yourself.
+SYSDEPS := strace:strace tesseract:tesseract-ocr tesseract:tesseract-ocr-eng
+
+.PHONY: install sysdeps demo test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +33,15 @@ install: $(STAMP)
 demo: install
 	$(PY) examples/demo.py
 
-test: install
+sysdeps:
+	@missing=""; for pair in $(SYSDEPS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (tests that need them will skip)"; fi; fi
+
+test: install sysdeps
 	$(PY) -m pytest -q
 
 clean:

@@ -31,7 +31,9 @@ def all_commands() -> dict:
 
 def test_every_command_takes_store_json_quiet():
     commands = all_commands()
-    assert {"index", "search", "stats", "config"} <= set(commands)
+    assert {"index", "search", "stats", "check", "config get", "config set"} <= set(commands)
+    group = typer.main.get_command(app).commands["config"]  # `ragkit config` alone shows the config
+    assert {"--store", "--json", "--quiet"} <= {o for p in group.params for o in getattr(p, "opts", [])}
     for name, cmd in commands.items():
         opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
         assert {"--store", "--json", "--quiet"} <= opts, f"`ragkit {name}` lacks a common option"
