@@ -47,7 +47,10 @@ class Embedder(Protocol):
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """Vectors keyed by chunk id."""
+    """Vectors keyed by chunk id in one named collection; what the store, the integrity check and
+    dense retrieval use of it (``ragkit.stores.chroma.ChromaVectorStore`` implements it)."""
+
+    collection_name: str
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None: ...
 
@@ -55,16 +58,36 @@ class VectorStore(Protocol):
 
     def ids(self) -> set[str]: ...
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+    def count(self) -> int: ...
+
+    def get_vectors(self, ids: Sequence[str]) -> np.ndarray: ...
+
+    def iter_vectors(self, step: int = 5000) -> Iterator[tuple[list[str], np.ndarray]]: ...
+
+    def query_batch(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]: ...
+
+    def collection_names(self) -> list[str]: ...
+
+    def drop_collection(self, name: str) -> None: ...
+
+    def reset_collection(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @runtime_checkable
 class LexicalIndex(Protocol):
-    """A keyword index over chunk texts."""
+    """A keyword index over chunk texts (``ragkit.stores.bm25.Bm25Index`` implements it)."""
+
+    ids: list[str]
 
     def build(self, ids: Sequence[str], texts: Sequence[str]) -> None: ...
 
-    def query(self, text: str, k: int) -> list[tuple[str, float]]: ...
+    def save(self, directory: Path) -> None: ...
+
+    def query_batch(
+        self, texts: Sequence[str], k: int, mask: np.ndarray | None = None
+    ) -> list[list[tuple[str, float]]]: ...
 
 
 @runtime_checkable
