@@ -123,41 +123,34 @@ def test_vectors_folder_deleted(damaged):
     assert any("from the embedding cache, 0 re-embedded" in r for r in fixed["repaired"])
 
 
-def test_ten_percent_of_vectors_deleted_through_chroma(damaged):
-    store, _, expected = damaged
-    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), "delete", "0.1"],
+def damage(store: Path, action: str, amount: str) -> None:
+    """Damage the store's vectors through chroma's own API, from another process."""
+    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), action, amount],
                    env=_env(), check=True, capture_output=True, cwd=REPO)
-    fixed = _assert_repaired(store, expected, {"missing_vectors"})
-    missing = next(p for p in fixed["problems"] if p["kind"] == "missing_vectors")
-    assert missing["count"] == int(fixed["checked"]["chunks"] * 0.1)
+
+
+@pytest.mark.parametrize(
+    ("action", "amount", "kind"),
+    [("delete", "0.1", "missing_vectors"), ("add", "5", "extra_vectors"), ("perturb", "4", "wrong_vectors")],
+    ids=["10% deleted", "extra added", "changed"],
+)
+def test_vectors_damaged_through_chroma(damaged, action: str, amount: str, kind: str):
+    store, _, expected = damaged
+    damage(store, action, amount)
+    fixed = _assert_repaired(store, expected, {kind})
+    count = next(p for p in fixed["problems"] if p["kind"] == kind)["count"]
+    assert count == (int(fixed["checked"]["chunks"] * 0.1) if action == "delete" else int(amount))
 
 
 def test_lost_vectors_repaired_by_index_itself(damaged):
     """`index` runs the cheap check first: vectors lost since the last commit come back."""
     store, docs, expected = damaged
-    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), "delete", "0.1"],
-                   env=_env(), check=True, capture_output=True, cwd=REPO)
+    damage(store, "delete", "0.1")
     proc = cli("index", str(docs), "--store", str(store), "--json", "--quiet")
     assert proc.returncode == 0 and json.loads(proc.stdout)["unchanged"] == 24
     code, report = run_check(store)
     assert code == 0 and report["ok"], report["problems"]
     assert searches(store) == expected
-
-
-def test_extra_vectors_added(damaged):
-    store, _, expected = damaged
-    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), "add", "5"],
-                   env=_env(), check=True, capture_output=True, cwd=REPO)
-    fixed = _assert_repaired(store, expected, {"extra_vectors"})
-    assert next(p for p in fixed["problems"] if p["kind"] == "extra_vectors")["count"] == 5
-
-
-def test_vectors_that_differ_from_the_cache(damaged):
-    store, _, expected = damaged
-    subprocess.run([sys.executable, "-m", "tests.harness.damage", str(store), "perturb", "4"],
-                   env=_env(), check=True, capture_output=True, cwd=REPO)
-    fixed = _assert_repaired(store, expected, {"wrong_vectors"})
-    assert next(p for p in fixed["problems"] if p["kind"] == "wrong_vectors")["count"] == 4
 
 
 def test_lexical_folder_deleted(damaged):
