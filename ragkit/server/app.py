@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -16,7 +18,7 @@ from typing import Annotated, Any, Optional
 from ragkit.extras import require
 
 require("fastapi", "server", "ragkit serve")
-require("multipart", "server", "uploads to ragkit serve")
+require("python_multipart", "server", "uploads to ragkit serve")
 
 from fastapi import FastAPI, Query, Request  # noqa: E402
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse  # noqa: E402
@@ -90,7 +92,13 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
     """The REST app for a store (a path, or an open Kit whose config it uses)."""
     kit = store if isinstance(store, Kit) else ragkit.open(store)
     state = ServerState(kit)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ragkit",
         version=ragkit.__version__,
         description="Offline retrieval-augmented generation with verified citations.",
@@ -107,10 +115,6 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         except ApiError as exc:
             return errors.error_response(exc.status, exc.message, exc.headers)
         return await call_next(request)
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        state.close()
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
