@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export ORT_DISABLE_TELEMETRY := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: install demo test clean
+.PHONY: install demo test clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,13 @@ install: $(STAMP)
 demo: install
 	$(PY) examples/demo.py
 
-test: install
+# the web chatbot's browser test drives Debian's headless Chromium (no browser download at run time)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+
+test: install browser
 	$(PY) -m pytest -q
 
 clean:
