@@ -169,6 +169,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=100, help="abstracts per index job")
     parser.add_argument("--unloaded", type=int, default=60, help="serial searches for the unloaded baseline")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--server-log", type=Path, default=None, help="keep the server's stderr here")
     args = parser.parse_args()
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", ORT_DISABLE_TELEMETRY="1")
@@ -184,12 +185,13 @@ def main() -> int:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         started = time.monotonic()
+        log = (args.server_log or work / "server.log").open("w")
         server = subprocess.Popen([*py, "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port),
-                                  "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                  "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
             while True:
                 if server.poll() is not None or time.monotonic() - started > 60:
-                    raise SystemExit(f"ragkit serve did not start: {server.stderr.read() if server.stderr else ''}")
+                    raise SystemExit("ragkit serve did not start; see its log")
                 try:
                     if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                         break
@@ -238,6 +240,7 @@ def main() -> int:
                 server.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 server.kill()
+            log.close()
 
     unloaded_p50 = percentile(unloaded, 0.5)
     loaded = summary(out["search"], out["search_errors"], load_seconds)

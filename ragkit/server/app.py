@@ -6,6 +6,7 @@ searches keep being answered while an index job runs. Models load on the first q
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import threading
@@ -27,32 +28,32 @@ from pydantic import ValidationError  # noqa: E402
 import ragkit  # noqa: E402
 from ragkit.kit import Kit  # noqa: E402
 from ragkit.retrieval import MODES  # noqa: E402
-from ragkit.server import auth, errors  # noqa: E402
+from ragkit.server import auth, errors, writer  # noqa: E402
+from ragkit.server.batching import SearchBatcher  # noqa: E402
 from ragkit.server.errors import ApiError  # noqa: E402
-from ragkit.server.jobs import Job, JobRunner  # noqa: E402
+from ragkit.server.jobs import JobRunner  # noqa: E402
 from ragkit.server.schemas import AskRequest, IndexRequest  # noqa: E402
 from ragkit.server.streaming import stream_answer  # noqa: E402
+from ragkit.server.threadsafe import SerializedEmbedder  # noqa: E402
 from ragkit.server.uploads import receive_files  # noqa: E402
-from ragkit.store import StoreLockedError  # noqa: E402
-
-UPLOAD_ROOT = "uploads"  # the source prefix of uploaded documents
 
 
 class ServerState:
     """What one app serves: the reading Kit, the write-job runner, the auth token, warm-up state."""
 
     def __init__(self, kit: Kit):
+        kit.close()  # drops cached retrievers and generators (the store reopens on use) so that
+        kit.embedder = SerializedEmbedder(kit.embedder)  # every one built from now on holds the lock
         self.kit = kit
         self.config = kit.config.server
         self.token = auth.server_token(self.config.token_env)
-        self.jobs = JobRunner(self._open_writer)
+        self.jobs = JobRunner(self._open_writer, writer.OPERATIONS)
+        self.searches = SearchBatcher(lambda queries, k, mode, where: kit.search_batch(queries, k, mode, where))
         self.warm = False
         self._warm_lock = threading.Lock()
 
     def _open_writer(self) -> Kit:
-        writer = ragkit.open(self.kit.path)
-        writer.embedder = self.kit.embedder  # one model in memory for reading and writing
-        return writer
+        return ragkit.open(self.kit.path)  # its own embedder: index jobs never wait for queries' lock
 
     def read(self, work: Any) -> Any:
         """Run a query on the reading Kit; the first one loads the models (once, under a lock)."""
@@ -147,7 +148,7 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         if mode is not None and mode not in MODES:
             raise ApiError(400, f"mode: unknown {mode!r}; valid: {', '.join(MODES)}")
         filters = parse_where(where)
-        hits = state.read(lambda: kit.search(q, k=k, mode=mode, where=filters))
+        hits = state.read(lambda: state.searches.search(q, k, mode, filters))
         return [{**h.to_dict(), "doc_id": h.chunk.doc_id} for h in hits]
 
     def answer_payload(answer: Any) -> dict[str, Any]:
@@ -207,8 +208,12 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
             folder, paths, _ = await receive_files(request, state.config.max_upload_bytes)
-            check_lock()
-            job, _ = state.jobs.submit("upload", lambda writer, job: index_uploads(writer, job, folder, paths))
+            try:
+                check_lock()
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            job, _ = state.jobs.submit("upload", {"folder": str(folder), "files": [p.name for p in paths]})
         else:
             try:
                 body = IndexRequest.model_validate(await request.json())
@@ -218,9 +223,8 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             check_lock()
             job, _ = state.jobs.submit(
                 "index",
-                lambda writer, job: writer.index(
-                    targets, meta=body.meta, include=body.include, exclude=body.exclude, progress=job.update
-                ).to_dict(),
+                {"paths": [str(t) for t in targets], "meta": body.meta, "include": body.include,
+                 "exclude": body.exclude},
             )
         return JSONResponse(
             {"job_id": job.job_id, "status": job.status, "url": f"/jobs/{job.job_id}"}, status_code=202
@@ -244,26 +248,6 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         if not state.jobs.busy:
             with kit.store.writer(0):
                 pass
-
-    def index_uploads(writer: Kit, job: Job, folder: Path, paths: list[Path]) -> dict[str, Any]:
-        from connectors.base import ConnectorError
-        from connectors.registry import load
-
-        try:
-            docs, failed = [], []
-            for i, path in enumerate(paths):
-                job.update("parse", i, len(paths))
-                try:
-                    docs.append(load(path, f"{UPLOAD_ROOT}/{path.name}"))
-                except ConnectorError as exc:
-                    failed.append({"path": path.name, "error": str(exc).replace(str(folder) + "/", "")})
-            job.update("parse", len(paths), len(paths))
-            report = writer.add_documents(docs, root=UPLOAD_ROOT, progress=job.update).to_dict()
-            report["failed"] = failed
-            report["documents"] = [d.doc_id for d in docs]
-            return report
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
     @app.get("/jobs")
     def jobs() -> list[dict[str, Any]]:
@@ -305,19 +289,13 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
 
     @app.delete("/documents/{doc_id:path}")
     async def delete_document(doc_id: str) -> dict[str, Any]:
-        """Remove a document and its chunks from every index (runs as a write job; waits for it)."""
-        import asyncio
-
-        from ragkit.server.documents import delete
-
+        """Remove a document and its chunks from every index (a write job; the request waits for it)."""
         if doc_id not in kit.store.doc_hashes():
             raise ApiError(404, f"no document {doc_id!r}")
         check_lock()
-        job, future = state.jobs.submit("delete", lambda writer, job: delete(writer, doc_id))
+        job, future = state.jobs.submit("delete", {"doc_id": doc_id})
         try:
-            result = await asyncio.wrap_future(future)
-        except StoreLockedError:
-            raise
+            result = await asyncio.wrap_future(future)  # StoreLockedError: 409 (errors.py)
         except KeyError:
             raise ApiError(404, f"no document {doc_id!r}") from None
         return {"deleted": doc_id, "job_id": job.job_id, **result}

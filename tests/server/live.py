@@ -52,7 +52,7 @@ class LiveServer:
         return self
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60.0, **kwargs)
+        return httpx.Client(base_url=self.url, **{"timeout": 60.0, **kwargs})
 
     def __exit__(self, *exc: Any) -> None:
         self.server.should_exit = True

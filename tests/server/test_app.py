@@ -134,6 +134,8 @@ def test_index_paths_under_the_allowed_root(live, tmp_path: Path):
     assert job["status"] == "done" and job["result"]["added"] == 1 and job["progress"]["embed"]["done"] >= 1
     hits = client.get("/search", params={"q": "zebras stripes", "where": "team=zoo"}).json()
     assert hits and hits[0]["source"].endswith("new.txt")
+    dense = client.get("/search", params={"q": "Zebras have stripes for cooling.", "mode": "dense", "k": 1}).json()
+    assert dense[0]["source"].endswith("new.txt")  # the server's vector reader sees the job's commit
     relative = client.post("/index", json={"paths": ["new.txt"]})
     assert wait_job(client, relative.json()["job_id"])["status"] == "done"
     (tmp_path / "secret.txt").write_text("outside", encoding="utf-8")
@@ -235,7 +237,7 @@ def test_searches_are_served_while_an_index_job_runs(live, tmp_path: Path, monke
 def test_unexpected_errors_are_json_without_a_trace(live):
     server, client = live
     state = server.app.state.ragkit
-    state.kit.search = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom at /secret/path"))
+    state.kit.search_batch = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom at /secret/path"))
     response = client.get("/search", params={"q": "x"})
     assert response.status_code == 500 and response.json()["error"] == "internal error (RuntimeError); see the server log"
     assert "Traceback" not in response.text and "/secret/path" not in response.text
