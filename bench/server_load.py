@@ -3,7 +3,7 @@
 Starts `ragkit serve` (a separate process, default embedder MiniLM, extractive generator) on a free
 loopback port over a store of examples/docs; measures unloaded search latency with one client; then
 runs ``--clients`` client threads for ``--seconds`` (each: 3 searches then 1 ask, ``--think`` seconds
-between requests, at most ``--max-requests`` each) while index jobs of ``--batch`` SciFact abstracts
+on average between requests, at most ``--max-requests`` each) while index jobs of ``--batch`` SciFact abstracts
 run one after another through ``POST /index``. Stops by itself; reports throughput, p50/p95 latency
 and errors per kind.
 
@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import platform
+import random
 import signal
 import statistics
 import subprocess
@@ -129,6 +130,7 @@ class Indexing(threading.Thread):
 
 def client_loop(url: str, deadline: float, think: float, max_requests: int, out: dict[str, Any], seed: int) -> None:
     """3 searches then 1 ask, repeated until the deadline or ``max_requests``; every search a new query."""
+    rng = random.Random(seed)
     with httpx.Client(base_url=url, timeout=120) as client:
         for i in range(max_requests):
             if time.monotonic() >= deadline:
@@ -157,14 +159,15 @@ def client_loop(url: str, deadline: float, think: float, max_requests: int, out:
                 else:
                     out[f"{kind}_errors"] += 1
             if think:
-                time.sleep(think)
+                time.sleep(rng.uniform(0, 2 * think))  # mean ``think``: clients do not move in lockstep
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--think", type=float, default=0.0, help="seconds each client waits between requests")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a client waits between requests (uniform 0..2x; 0: back to back)")
     parser.add_argument("--max-requests", type=int, default=5000, help="per client (a bound besides time)")
     parser.add_argument("--batch", type=int, default=100, help="abstracts per index job")
     parser.add_argument("--unloaded", type=int, default=60, help="serial searches for the unloaded baseline")

@@ -18,4 +18,6 @@ def test_concurrent_batches_match_serial_ones(minilm_embedder):
         parallel = list(pool.map(shared.embed, batches * 4))
     for got, want in zip(parallel, serial * 4):
         np.testing.assert_allclose(got, want, atol=1e-5)
+    long = [t for b in batches for t in b]  # more than one slice: embedded slice by slice, same vectors
+    np.testing.assert_allclose(shared.embed(long), minilm_embedder.embed(long), atol=1e-5)
     assert shared.settings() == minilm_embedder.settings()  # everything else passes through
