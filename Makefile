@@ -10,9 +10,10 @@ export HF_HUB_OFFLINE := 1
 export ORT_DISABLE_TELEMETRY := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-# System tools some tests drive for real (strace for the offline trace, tesseract for OCR): installed
-# with apt when missing and this is root on Debian; elsewhere install them yourself.
-SYSDEPS := strace:strace tesseract:tesseract-ocr tesseract:tesseract-ocr-eng
+# System tools some tests drive for real (strace for the offline trace, tesseract for OCR, Debian's
+# headless Chromium for the web chatbot): installed with apt when missing and this is root on Debian;
+# elsewhere install them yourself.
+SYSDEPS := strace:strace tesseract:tesseract-ocr tesseract:tesseract-ocr-eng chromium:chromium chromedriver:chromium-driver
 
 .PHONY: install sysdeps demo test clean
 

@@ -95,6 +95,15 @@ class VectorStoreConfig:
 
 
 @dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_root: str = ""  # POST /index may read server paths under this folder ("" = none)
+    max_upload_bytes: int = 50_000_000  # per uploaded file (413 above)
+    token_env: str = "RAGKIT_SERVER_TOKEN"  # when this env variable is set, every route but /health needs it
+
+
+@dataclass
 class Config:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
@@ -103,6 +112,7 @@ class Config:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     vector_store: VectorStoreConfig = field(default_factory=VectorStoreConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

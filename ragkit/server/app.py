@@ -1,0 +1,303 @@
+"""The FastAPI app: the same Kit and config as the SDK and the CLI, over HTTP.
+
+Reads (search, ask, documents) run on the server's Kit in request threads; writes (index, upload,
+delete) run one at a time as background jobs on a second Kit in a worker thread (``jobs.py``), so
+searches keep being answered while an index job runs. Models load on the first query.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+from ragkit.extras import require
+
+require("fastapi", "server", "ragkit serve")
+require("python_multipart", "server", "uploads to ragkit serve")
+
+from fastapi import FastAPI, Query, Request  # noqa: E402
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+import ragkit  # noqa: E402
+from ragkit.kit import Kit  # noqa: E402
+from ragkit.retrieval import MODES  # noqa: E402
+from ragkit.server import auth, errors, writer  # noqa: E402
+from ragkit.server.batching import SearchBatcher  # noqa: E402
+from ragkit.server.errors import ApiError  # noqa: E402
+from ragkit.server.jobs import JobRunner  # noqa: E402
+from ragkit.server.schemas import AskRequest, IndexRequest  # noqa: E402
+from ragkit.server.streaming import stream_answer  # noqa: E402
+from ragkit.server.threadsafe import SerializedEmbedder  # noqa: E402
+from ragkit.server.uploads import receive_files  # noqa: E402
+
+
+class ServerState:
+    """What one app serves: the reading Kit, the write-job runner, the auth token, warm-up state."""
+
+    def __init__(self, kit: Kit):
+        kit.close()  # drops cached retrievers and generators (the store reopens on use) so that
+        kit.embedder = SerializedEmbedder(kit.embedder)  # every one built from now on holds the lock
+        self.kit = kit
+        self.config = kit.config.server
+        self.token = auth.server_token(self.config.token_env)
+        self.jobs = JobRunner(self._open_writer, writer.OPERATIONS)
+        self.searches = SearchBatcher(lambda queries, k, mode, where: kit.search_batch(queries, k, mode, where))
+        self.warm = False
+        self._warm_lock = threading.Lock()
+
+    def _open_writer(self) -> Kit:
+        return ragkit.open(self.kit.path)  # its own embedder: index jobs never wait for queries' lock
+
+    def read(self, work: Any) -> Any:
+        """Run a query on the reading Kit; the first one loads the models (once, under a lock)."""
+        if self.warm:
+            return work()
+        with self._warm_lock:
+            result = work()
+            self.warm = True
+            return result
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.kit.close()
+
+
+def parse_where(values: list[str] | None) -> dict[str, Any] | None:
+    """``where`` as a JSON object, or ``key=value`` pairs (repeatable); 400 on anything else."""
+    out: dict[str, Any] = {}
+    for value in values or []:
+        if value.lstrip().startswith("{"):
+            try:
+                data = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ApiError(400, f"where: invalid JSON object: {exc}") from exc
+            if not isinstance(data, dict):
+                raise ApiError(400, "where: expected a JSON object")
+            out.update(data)
+            continue
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise ApiError(400, f"where: expected key=value or a JSON object, got {value!r}")
+        out[key.strip()] = val.strip()
+    return out or None
+
+
+def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
+    """The REST app for a store (a path, or an open Kit whose config it uses)."""
+    kit = store if isinstance(store, Kit) else ragkit.open(store)
+    state = ServerState(kit)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="ragkit",
+        version=ragkit.__version__,
+        description="Offline retrieval-augmented generation with verified citations.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ragkit = state
+    errors.install(app)
+
+    @app.middleware("http")
+    async def _auth(request: Request, call_next: Any) -> Any:
+        try:
+            auth.check(request, state.token)
+        except ApiError as exc:
+            return errors.error_response(exc.status, exc.message, exc.headers)
+        return await call_next(request)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        """The web chatbot."""
+        return HTMLResponse(files("ragkit.server").joinpath("static/index.html").read_text(encoding="utf-8"))
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        """Liveness, and whether the models are loaded (the first query loads them)."""
+        return {
+            "status": "ok",
+            "warm": state.warm,
+            "store": str(kit.path),
+            "generator": kit.config.generator.name,
+            "auth": state.token is not None,
+            "jobs_running": state.jobs.busy,
+            "version": ragkit.__version__,
+        }
+
+    @app.get("/search")
+    def search(
+        q: Annotated[str, Query(min_length=1, description="The query.")],
+        k: Annotated[int, Query(ge=1, le=100)] = 10,
+        mode: Annotated[Optional[str], Query(description="lexical | dense | hybrid (default: config)")] = None,
+        where: Annotated[Optional[list[str]], Query(description="key=value (repeatable) or a JSON object")] = None,
+    ) -> list[dict[str, Any]]:
+        """Ranked hits with provenance: source, page, heading, span, chunk id, score."""
+        if not q.strip():
+            raise ApiError(400, "q: empty query")
+        if mode is not None and mode not in MODES:
+            raise ApiError(400, f"mode: unknown {mode!r}; valid: {', '.join(MODES)}")
+        filters = parse_where(where)
+        hits = state.read(lambda: state.searches.search(q, k, mode, filters))
+        return [{**h.to_dict(), "doc_id": h.chunk.doc_id} for h in hits]
+
+    def answer_payload(answer: Any) -> dict[str, Any]:
+        data = answer.to_dict()
+        doc_ids = {c.chunk_id: c.doc_id for c in kit.chunks([c["chunk_id"] for c in data["citations"]])}
+        for citation in data["citations"]:
+            citation["doc_id"] = doc_ids.get(citation["chunk_id"])
+        return data
+
+    def run_ask(body: AskRequest, on_token: Any = None) -> dict[str, Any]:
+        kwargs = {"generator": body.generator, "where": body.where, "k": body.k, "on_token": on_token}
+        if body.generator is not None:
+            from ragkit.generation import GENERATORS
+
+            if body.generator not in GENERATORS:
+                raise ApiError(400, f"generator: unknown {body.generator!r}; valid: {', '.join(GENERATORS)}")
+        if body.history:
+            history = [t.model_dump() for t in body.history]
+            answer = state.read(lambda: kit.chat(history, body.question, **kwargs))
+        else:
+            answer = state.read(lambda: kit.ask(body.question, **kwargs))
+        return answer_payload(answer)
+
+    @app.post("/ask", responses={200: {"content": {"text/event-stream": {}}}})
+    def ask(body: AskRequest) -> Any:
+        """An answer with numbered, verified citations; ``"stream": true`` sends Server-Sent Events."""
+        if not body.question.strip():
+            raise ApiError(400, "question: empty")
+        if body.stream:
+            return StreamingResponse(
+                stream_answer(lambda on_token: run_ask(body, on_token)),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        return run_ask(body)
+
+    @app.post(
+        "/index",
+        status_code=202,
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "application/json": {"schema": IndexRequest.model_json_schema()},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                        }
+                    },
+                }
+            }
+        },
+    )
+    async def index(request: Request) -> JSONResponse:
+        """Index server paths under ``server.allowed_root`` (JSON) or uploaded files (multipart) in the
+        background; returns a job id to poll at ``/jobs/{id}``."""
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("multipart/form-data"):
+            folder, paths, _ = await receive_files(request, state.config.max_upload_bytes)
+            try:
+                check_lock()
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            job, _ = state.jobs.submit("upload", {"folder": str(folder), "files": [p.name for p in paths]})
+        else:
+            try:
+                body = IndexRequest.model_validate(await request.json())
+            except (ValueError, ValidationError) as exc:
+                raise ApiError(400, f"expected JSON {{\"paths\": [...]}} or a multipart upload: {exc}") from exc
+            targets = [allowed_path(p) for p in body.paths]
+            check_lock()
+            job, _ = state.jobs.submit(
+                "index",
+                {"paths": [str(t) for t in targets], "meta": body.meta, "include": body.include,
+                 "exclude": body.exclude},
+            )
+        return JSONResponse(
+            {"job_id": job.job_id, "status": job.status, "url": f"/jobs/{job.job_id}"}, status_code=202
+        )
+
+    def allowed_path(raw: str) -> Path:
+        root = state.config.allowed_root
+        if not root:
+            raise ApiError(403, "indexing server paths is disabled: set server.allowed_root in the store's config")
+        base = Path(root).expanduser().resolve()
+        path = Path(raw).expanduser()
+        path = (path if path.is_absolute() else base / path).resolve()
+        if path != base and base not in path.parents:
+            raise ApiError(403, f"{raw}: outside the allowed root {base}")
+        if not path.exists():
+            raise ApiError(404, f"{raw}: no such file or directory")
+        return path
+
+    def check_lock() -> None:
+        """409 now rather than a failed job when another process holds the store's write lock."""
+        if not state.jobs.busy:
+            with kit.store.writer(0):
+                pass
+
+    @app.get("/jobs")
+    def jobs() -> list[dict[str, Any]]:
+        """Recent write jobs, oldest first."""
+        return [j.to_dict() for j in state.jobs.list()]
+
+    @app.get("/jobs/{job_id}")
+    def job(job_id: str) -> dict[str, Any]:
+        """A job's status (queued | running | done | failed), progress per stage and result."""
+        found = state.jobs.get(job_id)
+        if found is None:
+            raise ApiError(404, f"no job {job_id!r}")
+        return found.to_dict()
+
+    @app.get("/documents")
+    def documents() -> list[dict[str, Any]]:
+        """Every indexed document: id, source, format, chunks, metadata."""
+        return kit.documents()
+
+    @app.get("/documents/{doc_id:path}")
+    def document(doc_id: str) -> dict[str, Any]:
+        """One document with its full text (citation spans index into it) and its chunks' spans."""
+        try:
+            doc = kit.store.document(doc_id)
+        except KeyError:
+            raise ApiError(404, f"no document {doc_id!r}") from None
+        chunks = [
+            {"chunk_id": c.chunk_id, "span": list(c.span), "page": c.page, "heading": c.heading, "kind": c.kind}
+            for c in kit.store.doc_chunks(doc_id)
+        ]
+        return {
+            "doc_id": doc.doc_id,
+            "source": doc.source,
+            "format": doc.format,
+            "metadata": doc.metadata,
+            "text": doc.text,
+            "chunks": chunks,
+        }
+
+    @app.delete("/documents/{doc_id:path}")
+    async def delete_document(doc_id: str) -> dict[str, Any]:
+        """Remove a document and its chunks from every index (a write job; the request waits for it)."""
+        if doc_id not in kit.store.doc_hashes():
+            raise ApiError(404, f"no document {doc_id!r}")
+        check_lock()
+        job, future = state.jobs.submit("delete", {"doc_id": doc_id})
+        try:
+            result = await asyncio.wrap_future(future)  # StoreLockedError: 409 (errors.py)
+        except KeyError:
+            raise ApiError(404, f"no document {doc_id!r}") from None
+        return {"deleted": doc_id, "job_id": job.job_id, **result}
+
+    return app

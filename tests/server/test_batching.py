@@ -1,0 +1,47 @@
+"""Concurrent searches are answered in batches, each request with its own hits."""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ragkit.server.batching import SearchBatcher
+
+
+def test_concurrent_requests_share_batches_and_get_their_own_results():
+    calls: list[list[str]] = []
+    gate = threading.Event()
+
+    def run(queries, k, mode, where):
+        calls.append(list(queries))
+        if len(calls) == 1:
+            gate.wait(5)  # the first batch is slow: the others queue up behind it
+        return [f"{q}:{k}:{mode}:{where}" for q in queries]
+
+    batcher = SearchBatcher(run, max_batch=8)
+    with ThreadPoolExecutor(12) as pool:
+        first = pool.submit(batcher.search, "q0", 5)
+        time.sleep(0.1)
+        rest = [pool.submit(batcher.search, f"q{i}", 5) for i in range(1, 11)]
+        odd = pool.submit(batcher.search, "x", 3, "lexical", {"team": "a"})
+        time.sleep(0.2)
+        gate.set()
+        assert first.result(5) == "q0:5:None:None"
+        assert [f.result(5) for f in rest] == [f"q{i}:5:None:None" for i in range(1, 11)]
+        assert odd.result(5) == "x:3:lexical:{'team': 'a'}"
+    assert calls[0] == ["q0"] and len(calls) <= 4  # 10 queued queries took at most 2 batches of 8, plus "x"
+    assert max(len(c) for c in calls) == 8
+
+
+def test_an_error_reaches_every_request_of_its_batch_only():
+    def run(queries, k, mode, where):
+        if "bad" in queries:
+            raise ValueError("boom")
+        return queries
+
+    batcher = SearchBatcher(run)
+    with pytest.raises(ValueError, match="boom"):
+        batcher.search("bad", 1)
+    assert batcher.search("good", 1) == "good"
