@@ -72,6 +72,14 @@ class VectorStoreConfig:
 
 
 @dataclass
+class GraphConfig:
+    enabled: bool = True  # build the entity/structure graph at index time (graphs/)
+    extractor: str = "auto"  # auto (spacy if the 'graph' extra is installed, else fast) | spacy | fast | none
+    relations: bool = True  # entity -> entity relations from shared sentences
+    merge_threshold: float = 0.85  # cosine of name embeddings for alias merges (`ragkit graph merge`)
+
+
+@dataclass
 class Config:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
@@ -79,6 +87,7 @@ class Config:
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     vector_store: VectorStoreConfig = field(default_factory=VectorStoreConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from connectors.base import ConnectorError, content_hash
+from graphs.build import GraphBuilder
 from ragkit.chunking import StructuredChunker, text_hash
 from ragkit.store import Store
 from ragkit.types import Chunk, Document
@@ -69,6 +70,7 @@ class Indexer:
         self.progress = progress or (lambda stage, done, total: None)
         # cache keys are salted with the embedder, so vectors of another model are never reused
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
+        self.graph = GraphBuilder(store.config.graph)
 
     def vector_key(self, text: str) -> str:
         return text_hash(self.salt + "\x00" + text)
@@ -193,6 +195,7 @@ class Indexer:
             texts = [embed_text(c) for c in chunks]
             upserts.append((doc, root, chunks, [self.vector_key(t) for t in texts]))
         self.progress("chunk", len(docs), len(docs))
+        graph = self.graph.run([(doc, chunks) for doc, _, chunks, _ in upserts], self.progress)  # before the commit
 
         # 1. vectors: embed what the cache lacks (each batch cached durably: a rerun resumes)
         by_hash: dict[str, str] = {}
@@ -224,7 +227,7 @@ class Indexer:
 
         # 3. manifest: one transaction swaps documents and chunks
         settings = self.settings() | ({"collection": collection} if collection else {})
-        store.commit(upserts, deletes, failures, cleared, settings)
+        store.commit(upserts, deletes, failures, cleared, settings, graph)
         checkpoint("manifest")
 
         # 4. derived stores: stale vectors out, lexical index for the new generation
