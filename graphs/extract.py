@@ -282,6 +282,16 @@ class Extractor:
                     ex.aliases.append((short_key, long_key, c.chunk_id))
             if self.relations and len(keys) > 1 and c.kind != "table":
                 self._relations(ex, c, keys)
+        # in a document that defines "Long Form (LF)", its mentions of LF are mentions of the long form
+        defined = {a: e for a, e, _ in ex.aliases}
+        if defined:
+            for m in ex.mentions:
+                m.key = defined.get(m.key, m.key)
+            for e in ex.edges:
+                if e.kind == "relation":
+                    e.src = entity_node(defined.get(e.src[4:], e.src[4:]))
+                    e.dst = entity_node(defined.get(e.dst[4:], e.dst[4:]))
+            ex.edges = [e for e in ex.edges if e.kind != "relation" or e.src != e.dst]
         return ex
 
     def _relations(self, ex: Extraction, chunk: Chunk, keys: list[tuple[int, int, str]]) -> None:

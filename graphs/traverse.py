@@ -188,9 +188,9 @@ class GraphIndex:
                 if any(used[i : i + n]):
                     continue
                 words = tokens[i : i + n]
-                if words[0].lower() in STOP or words[-1].lower() in STOP:
-                    continue
-                if n == 1 and (len(words[0]) < 3 and not words[0].isupper()):
+                if any(w.lower() in STOP and not (w.isupper() and len(w) > 1) for w in (words[0], words[-1])):
+                    continue  # a function word, unless an acronym ("WHO")
+                if n == 1 and len(words[0]) < 3 and not (words[0].isupper() and len(words[0]) > 1):
                     continue
                 surface = " ".join(words)
                 key = normalize(surface)

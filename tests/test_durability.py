@@ -20,7 +20,9 @@ import pytest
 
 import ragkit
 from ragkit.store import Store
-from tests.conftest import REPO, hash_config
+from tests.conftest import REPO
+from tests.graphs.conftest import graph_config  # hash embedder, fast entity recognizer
+from tests.graphs.consistency import assert_graph_exact, check_consistency
 
 PHASES = ["parse", "embed", "vectors", "manifest", "delete", "lexical"]
 MIN_KILLS = 24
@@ -75,6 +77,7 @@ def _check_readable(store_path: Path, before: dict[str, str], after: dict[str, s
         manifest = set(store.all_chunk_ids())
         assert manifest <= store.vectors.ids()
         assert set(store.lexical().ids) == manifest
+        assert check_consistency(store.db) == []  # the graph commits with the manifest
     finally:
         store.close()
 
@@ -98,6 +101,7 @@ def _check_exact(store_path: Path, docs: Path) -> None:
         counts = dict(store.db.execute("SELECT doc_id, COUNT(*) FROM chunks GROUP BY doc_id").fetchall())
         for d in store.documents():
             assert counts.get(d["doc_id"], 0) == d["chunks"]
+        assert_graph_exact(store)
     finally:
         store.close()
 
@@ -107,7 +111,7 @@ def test_kill_nine_at_every_phase_and_random_offsets(tmp_path: Path):
     docs = tmp_path / "docs"
     docs.mkdir()
     store_path = tmp_path / "store"
-    ragkit.open(store_path, hash_config()).close()
+    ragkit.open(store_path, graph_config()).close()
     _mutate(docs, rng, 0)
     started = time.monotonic()
     subprocess.run(_index_cmd(store_path, docs), env=_env(), check=True, capture_output=True, timeout=120)
