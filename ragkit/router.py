@@ -67,6 +67,7 @@ class RouterSettings:
     graph_weight: float = 0.35  # CC weight of the graph list when the query names entities or is multi-hop
     graph_weight_plain: float = 0.15  # ... when it does neither (a claim, a keyword query)
     structure_weight: float = 0.5
+    structure_bonus: float = 3.0  # z units added to the best structural match (scaled by structure_weight * 2)
     trajectory_bonus: float = 0.25  # added (in z units) to a candidate found by a text and a graph path
     damping: float = 0.5
     query_seed: float = 1.0
@@ -279,10 +280,11 @@ class AutoRetriever:
             if self.text and s.balance:
                 p.dense_weight = balance(lex, den, self.config.weight)
             lists: dict[str, Sequence[tuple[str, float]]] = {}
+            structure: list[tuple[str, float]] = []
             weights: dict[str, float] = {}
             paths: dict[str, list[str]] = {}
             if self.text:
-                text_share = 1.0 - p.graph_weight - p.structure_weight
+                text_share = 1.0 - p.graph_weight
                 lists["lexical"], lists["dense"] = lex, den
                 weights["lexical"] = text_share * (1.0 - p.dense_weight)
                 weights["dense"] = text_share * p.dense_weight
@@ -311,16 +313,25 @@ class AutoRetriever:
                         paths.setdefault(cid, []).append(search.explain(cid, seeds, hop_of))
                 if p.structural and p.structure_weight > 0:
                     ranked, why = search.structural(query, p.structural, allowed)
-                    if ranked:
-                        lists["structure"] = ranked
-                        weights["structure"] = p.structure_weight if self.text else 1.0
-                        for cid, _ in ranked:
-                            paths.setdefault(cid, []).append(why[cid])
+                    structure = ranked
+                    for cid, _ in ranked:
+                        paths.setdefault(cid, []).append(why[cid])
             lists = {k: v for k, v in lists.items() if v}
-            if not lists:
+            if not lists and not structure:
                 out.append([])
                 continue
-            fused = fuse(lists, "cc", weights=weights, normalization="zscore")
+            fused = fuse(lists, "cc", weights=weights, normalization="zscore") if lists else []
+            if structure:  # a few exact structural matches: a bonus in z units (a list of one has no z-score)
+                rows = {f.id: f for f in fused}
+                top = structure[0][1] or 1.0
+                for cid, score in structure:
+                    row = rows.get(cid)
+                    if row is None:
+                        row = rows[cid] = Fused(cid, min((f.score for f in fused), default=0.0))
+                        fused.append(row)
+                    row.scores["structure"] = score
+                    row.score += s.structure_bonus * p.structure_weight * 2 * max(score, 0.0) / top
+                fused.sort(key=lambda f: -f.score)
             if self.text and s.trajectory_bonus:
                 for f in fused:
                     kinds = paths.get(f.id, [])
