@@ -74,7 +74,9 @@ class GraphIndex:
         self.labels = {e: names.get(e, (e, "ENTITY"))[1] for e in self.entity_ids}
         self.surfaces: dict[str, set[str]] = defaultdict(set)
         rows, cols, vals = [], [], []
-        for chunk_id, key, surface, weight in db.execute("SELECT chunk_id, entity_id, surface, weight FROM graph_mentions"):
+        self.titled = np.zeros(len(self.entity_ids), dtype=bool)  # has a document or section of its own
+        self.own_title: dict[int, set[int]] = defaultdict(set)  # chunk row -> its title / heading entities
+        for chunk_id, key, label, weight in db.execute("SELECT chunk_id, entity_id, label, weight FROM graph_mentions"):
             key = canon(key, key)
             r, c = self.chunk_row.get(chunk_id), self.entity_col.get(key)
             if r is None or c is None:
@@ -82,6 +84,9 @@ class GraphIndex:
             rows.append(r)
             cols.append(c)
             vals.append(weight)
+            if label in ("TITLE", "HEADING"):
+                self.titled[c] = True
+                self.own_title[r].add(c)
         shape = (len(self.chunk_ids), len(self.entity_ids))
         self.mentions = sp.csr_matrix((vals, (rows, cols)), shape=shape, dtype=np.float64)
         self.mentions.sum_duplicates()
@@ -210,12 +215,18 @@ class GraphIndex:
                     used[j] = True
         return found
 
-    def chunk_entities(self, chunk_id: str) -> list[tuple[str, float]]:
+    def chunk_entities(self, chunk_id: str, bridges: bool = False) -> list[tuple[str, float]]:
+        """The entities a chunk mentions (with weights); ``bridges``: only those with a document or
+        section of their own elsewhere (the next hop of a multi-hop question), not its own title."""
         row = self.chunk_row.get(chunk_id)
         if row is None:
             return []
         start, end = self.mentions.indptr[row], self.mentions.indptr[row + 1]
-        return [(self.entity_ids[c], float(w)) for c, w in zip(self.mentions.indices[start:end], self.mentions.data[start:end])]
+        pairs = zip(self.mentions.indices[start:end], self.mentions.data[start:end])
+        if bridges:
+            own = self.own_title.get(row, set())
+            return [(self.entity_ids[c], float(w)) for c, w in pairs if self.titled[c] and c not in own]
+        return [(self.entity_ids[c], float(w)) for c, w in pairs]
 
     # -- PPR ----------------------------------------------------------------------------------------
 

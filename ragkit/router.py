@@ -64,14 +64,14 @@ class RouterSettings:
     """Tuned on the HotpotQA raw-200 questions and crafted queries only (see bench/graph_hotpot.py)."""
 
     hop_chunks: int = 5  # first-hop chunks whose entities seed the second hop
-    graph_weight: float = 0.35  # CC weight of the graph list when the query names entities or is multi-hop
+    graph_weight: float = 0.5  # CC weight of the graph list when the query names entities or is multi-hop
     graph_weight_plain: float = 0.15  # ... when it does neither (a claim, a keyword query)
     structure_weight: float = 0.5
     structure_bonus: float = 3.0  # z units added to the best structural match (scaled by structure_weight * 2)
     trajectory_bonus: float = 0.25  # added (in z units) to a candidate found by a text and a graph path
     damping: float = 0.5
     query_seed: float = 1.0
-    hop_seed: float = 0.5
+    hop_seed: float = 4.0  # bridge entities of first-hop chunks (query entities weigh 1)
     chunk_seed: float = 0.0
     balance: bool = True  # per-query lexical/dense balance from the two score distributions
     graph_depth: int = 100
@@ -301,7 +301,7 @@ class AutoRetriever:
                     for rank, f in enumerate(first):
                         title = graph.nodes.get(f"doc:{graph.chunk_doc.get(f.id, '')}", {}).get("name", f.id)
                         chunk_seeds[f.id] = s.chunk_seed / (rank + 1)
-                        for e, w in graph.chunk_entities(f.id):
+                        for e, w in graph.chunk_entities(f.id, bridges=True):
                             if e not in seeds:
                                 hop_of.setdefault(e, title)
                             seeds[e] = seeds.get(e, 0.0) + s.hop_seed * w / (rank + 1)
