@@ -147,10 +147,11 @@ def _resolve_link(doc: Document, href: str) -> str | None:
 class Extractor:
     """Builds each document's :class:`Extraction` from its chunks (one recognizer pass per batch)."""
 
-    def __init__(self, recognizer: Recognizer, relations: bool = True, max_relation_gap: int = 8):
+    def __init__(self, recognizer: Recognizer, relations: bool = True, max_relation_gap: int = 8, max_pair_span: int = 3):
         self.recognizer = recognizer
         self.relations = relations
-        self.max_relation_gap = max_relation_gap
+        self.max_relation_gap = max_relation_gap  # longer connecting text: "co-occurs with"
+        self.max_pair_span = max_pair_span  # each entity relates to the next few in its sentence
 
     def run(self, items: Sequence[tuple[Document, list[Chunk]]]) -> dict[str, Extraction]:
         texts = [c.text for _, chunks in items for c in chunks]
@@ -298,7 +299,8 @@ class Extractor:
         text = chunk.text
         bounds = [0] + [m.end() for m in _SENTENCE.finditer(text)] + [len(text) + 1]
         keys = sorted(keys)
-        for (s1, e1, k1), (s2, e2, k2) in zip(keys, keys[1:]):
+        pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1 : i + 1 + self.max_pair_span]]
+        for (s1, e1, k1), (s2, e2, k2) in pairs:
             if k1 == k2 or s2 < e1:
                 continue
             if any(s1 < b <= s2 for b in bounds[1:-1]):

@@ -109,6 +109,24 @@ class KitGraph:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
+    def rebuild(self, progress: Any = None, wait: float = 0.0) -> dict[str, Any]:
+        """Re-extract the graph of every committed document with the current graph settings and swap
+        it in one transaction (merges are kept); for a changed extractor or a graph turned on later."""
+        from graphs.build import GraphBuilder
+        from graphs.store import delete_document_graph, write_document_graph
+
+        with self.store.writer(wait):
+            docs = [d["doc_id"] for d in self.store.documents()]
+            items = [(self.store.document(d), self.store.doc_chunks(d)) for d in docs]
+            extractions = GraphBuilder(self.config.graph).run(items, progress) or {}
+            with self.store.transaction() as db:
+                for doc_id in docs:
+                    delete_document_graph(db, doc_id)
+                    write_document_graph(db, doc_id, extractions.get(doc_id))
+                self.store.set_meta(db, "graph_merges", self.store.get_meta("graph_merges", 0) + 1)  # views reload
+        self.invalidate()
+        return {"documents": len(docs), **graph_counts(self.store.db)}
+
     # -- entity merges -------------------------------------------------------------------------------
 
     def propose_merges(self, threshold: float | None = None) -> list[dict[str, Any]]:

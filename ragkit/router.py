@@ -151,17 +151,27 @@ class GraphSearch:
                 out.append((cid, float(scores[i])))
         return out
 
-    def explain(self, chunk_id: str, seeds: Mapping[str, float], hop_of: Mapping[str, str]) -> str:
-        """The seed entity that best explains why PPR reached ``chunk_id``."""
+    def explain(self, chunk_id: str, seeds: Mapping[str, float], hop_of: Mapping[str, tuple[str, str]]) -> str:
+        """The seed entity that best explains why PPR reached ``chunk_id``: an entity of the query it
+        mentions, else a bridge entity from another first-hop chunk, else the strongest seed."""
         g = self.graph
         own = {e for e, _ in g.chunk_entities(chunk_id)}
-        ranked = sorted(seeds.items(), key=lambda kv: -kv[1] / max(g.df[g.entity_col[kv[0]]], 1)
-                        if kv[0] in g.entity_col else 0)
-        pick = next((e for e, _ in ranked if e in own), ranked[0][0] if ranked else "")
-        name = g.names.get(pick, pick)
-        if pick in hop_of:
-            return f"graph:hop from '{hop_of[pick]}' via '{name}'"
-        return f"graph:PPR from '{name}'"
+
+        def strength(e: str) -> float:
+            return seeds[e] / max(g.df[g.entity_col[e]], 1) if e in g.entity_col else 0.0
+
+        query = sorted((e for e in seeds if e in own and e not in hop_of), key=strength, reverse=True)
+        hops = sorted((e for e in seeds if e in own and e in hop_of and hop_of[e][1] != chunk_id), key=strength,
+                      reverse=True)
+        if query:
+            return f"graph:PPR from '{g.names.get(query[0], query[0])}'"
+        if hops:
+            e = hops[0]
+            return f"graph:hop from '{hop_of[e][0]}' via '{g.names.get(e, e)}'"
+        best = max(seeds, key=strength, default="")
+        if best in hop_of:
+            return f"graph:hop from '{hop_of[best][0]}' via '{g.names.get(best, best)}'"
+        return f"graph:PPR from '{g.names.get(best, best)}'"
 
     def structural(self, query: str, kinds: Sequence[str], allowed: frozenset[str] | None,
                    depth: int = 20) -> tuple[list[tuple[str, float]], dict[str, str]]:
@@ -293,7 +303,7 @@ class AutoRetriever:
                         paths.setdefault(cid, []).append(name)
             if search is not None:
                 seeds: dict[str, float] = {e: s.query_seed for e, _, _ in p.entities}
-                hop_of: dict[str, str] = {}
+                hop_of: dict[str, tuple[str, str]] = {}  # bridge entity -> (first-hop title, chunk id)
                 chunk_seeds: dict[str, float] = {}
                 if self.text and (p.multihop or not seeds) and (p.graph_weight > 0):
                     first = fuse({"lexical": lex, "dense": den}, "cc", normalization="zscore",
@@ -303,7 +313,7 @@ class AutoRetriever:
                         chunk_seeds[f.id] = s.chunk_seed / (rank + 1)
                         for e, w in graph.chunk_entities(f.id, bridges=True):
                             if e not in seeds:
-                                hop_of.setdefault(e, title)
+                                hop_of.setdefault(e, (title, f.id))
                             seeds[e] = seeds.get(e, 0.0) + s.hop_seed * w / (rank + 1)
                 if seeds and (p.graph_weight > 0 or not self.text):
                     ranked = search.ppr(seeds, chunk_seeds, allowed, max(depth, s.graph_depth))
@@ -368,3 +378,60 @@ def make_retriever(service: Any, mode: str) -> AutoRetriever:
             return getattr(service.config, name)
 
     return AutoRetriever(service.retriever("hybrid"), graph, service.filters, _Config(), text=(mode == "auto"))
+
+
+_HOP = re.compile(r"^graph:hop from '(.+)' via '(.+)'$")
+
+
+def graph_evidence(kit: Any, question: str, hits: list[Any], where: Mapping[str, Any] | None = None,
+                   limit: int = 3) -> list[Any]:
+    """``hits`` plus the graph's evidence for them, as chunks (never a summary), at most ``limit`` more:
+    the first-hop chunk that a second-hop hit was reached from, and the source chunk of each relation
+    between two entities the question names. Without a graph, ``hits`` unchanged."""
+    from ragkit.retrieval import service
+    from ragkit.types import Hit
+
+    if not getattr(kit.config, "graph", None) or not kit.graph.available():
+        return hits
+    g = kit.graph.index
+    svc = service(kit)
+    allowed = svc.filters.allowed(where)
+    have = {h.chunk.chunk_id for h in hits}
+    extra: dict[str, str] = {}
+
+    def want(cid: str | None, why: str) -> None:
+        if cid and cid not in have and cid not in extra and (allowed is None or cid in allowed):
+            extra[cid] = why
+
+    if not any(p.startswith("graph:") for h in hits for p in h.paths):  # text mode: ask the router too
+        for h in svc.search(question, k=len(hits) or 5, mode="auto", where=where):
+            if any(p.startswith("graph:hop") for p in h.paths):
+                want(h.chunk.chunk_id, h.paths[-1])
+                hits = hits + [h]
+                have.add(h.chunk.chunk_id)
+    titles = {}
+    for node_id, attrs in g.nodes.items():
+        if attrs["kind"] == "document":
+            titles.setdefault(attrs["name"], node_id[4:])
+    for h in hits:
+        for p in h.paths:
+            m = _HOP.match(p)
+            if not m:
+                continue
+            doc_id, entity = titles.get(m.group(1)), g.entity(m.group(2))
+            if doc_id is None or entity is None:
+                continue
+            col = g.entity_col[entity]
+            for cid in (g.chunk_ids[r] for r in g.mentions.getcol(col).tocoo().row):
+                if g.chunk_doc.get(cid) == doc_id:
+                    want(cid, f"graph:first hop '{m.group(1)}' mentions '{g.names[entity]}'")
+                    break
+    named = {e for e, _, _ in g.link(question)}
+    for a, b, predicate, chunk_id in g.relations:
+        if a in named and b in named:
+            want(chunk_id, f"graph:relation '{g.names[a]}' {predicate} '{g.names[b]}'")
+    chosen = list(extra.items())[:limit]
+    found = {c.chunk_id: c for c in kit.store.chunks([cid for cid, _ in chosen])}
+    floor = min((h.score for h in hits), default=0.0)
+    return hits + [Hit(chunk=found[cid], score=floor, paths=[why]) for cid, why in chosen if cid in found and cid not in
+                   {h.chunk.chunk_id for h in hits}]

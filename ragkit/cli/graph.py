@@ -136,5 +136,26 @@ def unmerge(
     emit({"undone": n}, json, f"undid {n} merge(s)")
 
 
+@graph_app.command("rebuild")
+def rebuild(
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another writer.")] = 0.0,
+    store: StoreOpt = DEFAULT_STORE,
+    json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Re-extract the whole graph from the stored documents (after changing [graph] settings)."""
+    import ragkit
+    from ragkit.cli.common import progress_bar
+    from ragkit.store import StoreLockedError
+
+    kit = ragkit.open(store)
+    try:
+        with progress_bar(quiet) as update:
+            data = kit.graph.rebuild(progress=update, wait=wait)
+    except StoreLockedError as exc:
+        fail(str(exc))
+    emit(data, json, f"rebuilt the graph of {data['documents']} documents: {data['entities']} entities")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(graph_app, name="graph")

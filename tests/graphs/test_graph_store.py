@@ -65,11 +65,11 @@ def test_edge_supported_by_two_documents_survives_one_deletion(graph_kit, tmp_pa
     same = "Ada Lovelace worked with Charles Babbage in London."
     docs = write_files(tmp_path / "docs", {"a.txt": same, "b.txt": same + "\n\nMore text here."})
     graph_kit.index(docs)
-    assert len(rows(graph_kit, "SELECT 1 FROM graph_edges WHERE src='ent:ada lovelace' AND kind='relation'")) == 2
+    babbage = "SELECT predicate, doc_id FROM graph_edges WHERE src='ent:ada lovelace' AND dst='ent:charles babbage'"
+    assert len(rows(graph_kit, babbage)) == 2
     (docs / "a.txt").unlink()
     graph_kit.index(docs)
-    edges = rows(graph_kit, "SELECT predicate, doc_id FROM graph_edges WHERE src='ent:ada lovelace' AND kind='relation'")
-    assert edges == [("worked with", str((docs / "b.txt").resolve()))]
+    assert rows(graph_kit, babbage) == [("worked with", str((docs / "b.txt").resolve()))]
 
 
 def test_graph_off_in_config(tmp_path: Path):
@@ -93,3 +93,17 @@ def test_graph_reloads_after_reindex(graph_kit, tmp_path: Path):
     graph_kit.index(docs)
     assert graph_kit.graph.index.entity("Polonium") is None
     assert graph_kit.graph.index.entity("Niels Bohr") == "niels bohr"
+
+
+def test_rebuild_matches_incremental(graph_kit, tmp_path: Path):
+    from tests.graphs.consistency import graph_rows
+
+    graph_kit.index(write_files(tmp_path / "docs", {"a.txt": A, "b.txt": B}))
+    before = graph_rows(graph_kit.store.db)
+    graph_kit.graph.rebuild()
+    assert graph_rows(graph_kit.store.db) == before
+    graph_kit.config.graph.extractor = "none"  # structure only
+    graph_kit.graph.rebuild()
+    assert "marie curie" not in entity_keys(graph_kit)  # named entities go, structure stays
+    assert rows(graph_kit, "SELECT COUNT(*) FROM graph_nodes WHERE kind='document'")[0][0] == 2
+    assert check_consistency(graph_kit.store.db) == []
