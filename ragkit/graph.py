@@ -32,9 +32,39 @@ class KitGraph:
         with self._lock:
             if self._index is None or self._index.generation != gen:
                 t0 = time.perf_counter()
-                self._index = GraphIndex(self.store.db, gen)
+                self._index = self._load_cached(gen)
                 self.load_seconds = time.perf_counter() - t0
             return self._index
+
+    def _load_cached(self, gen: tuple[int, int]) -> GraphIndex:
+        """The derived graph from its on-disk cache for this generation, else built from the manifest
+        rows and cached (written beside, published by an atomic rename; older caches removed)."""
+        import os
+        import pickle
+
+        folder = self.store.path / "graph"
+        path = folder / f"gen-{gen[0]}-{gen[1]}.pickle"
+        if path.exists():
+            try:
+                with path.open("rb") as fh:
+                    index = pickle.load(fh)
+                if isinstance(index, GraphIndex) and index.generation == gen:
+                    return index
+            except Exception:  # a damaged cache is rebuilt from the manifest
+                pass
+        index = GraphIndex(self.store.db, gen)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".tmp-{os.getpid()}-{path.name}"
+            with tmp.open("wb") as fh:
+                pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            for old in folder.iterdir():
+                if old.name != path.name and not old.name.startswith(".tmp-"):
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only store: the graph still works, uncached
+        return index
 
     def available(self) -> bool:
         """Whether the store holds a graph (indexed with ``graph.enabled``)."""
