@@ -23,7 +23,7 @@ _ACRONYM_DOTS = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _NON_WORD = re.compile(r"[^\w\s]+")
 _KEEP_S = ("ss", "us", "is", "os", "as")
 # default cosine threshold for alias merges, measured by bench/graph_aliases.py (docs/benchmarks.md)
-DEFAULT_MERGE_THRESHOLD = 0.85
+DEFAULT_MERGE_THRESHOLD = 0.9
 
 
 def singular(word: str) -> str:

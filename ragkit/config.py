@@ -76,7 +76,7 @@ class GraphConfig:
     enabled: bool = True  # build the entity/structure graph at index time (graphs/)
     extractor: str = "auto"  # auto (spacy if the 'graph' extra is installed, else fast) | spacy | fast | none
     relations: bool = True  # entity -> entity relations from shared sentences
-    merge_threshold: float = 0.85  # cosine of name embeddings for alias merges (`ragkit graph merge`)
+    merge_threshold: float = 0.9  # name-embedding cosine for alias merges (`ragkit graph merge`; bench/graph_aliases.py)
 
 
 @dataclass
