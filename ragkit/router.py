@@ -64,7 +64,8 @@ class RouterSettings:
     """Tuned on the HotpotQA raw-200 questions and crafted queries only (see bench/graph_hotpot.py)."""
 
     hop_chunks: int = 5  # first-hop chunks whose entities seed the second hop
-    graph_weight: float = 0.5  # CC weight of the graph list when the query names entities or is multi-hop
+    graph_weight: float = 0.5  # CC weight of the graph list for a multi-hop question
+    graph_weight_entities: float = 0.3  # ... when it names entities but is no multi-hop question
     graph_weight_plain: float = 0.15  # ... when it does neither (a claim, a keyword query)
     structure_weight: float = 0.5
     structure_bonus: float = 3.0  # z units added to the best structural match (scaled by structure_weight * 2)
@@ -90,14 +91,17 @@ def plan(query: str, graph: Any | None, base_weight: float = 0.5, settings: Rout
     p.relational = bool(RELATIONAL.search(query))
     bridge = bool(BRIDGE.search(query))
     question = bool(QUESTION.search(query))
-    p.multihop = question and (bridge or p.comparison or len(p.entities) >= 2) and p.words >= 6
+    # a question about a named entity, a bridge pattern or a comparison: hop from what the first hop names
+    p.multihop = question and (bridge or p.comparison or bool(p.entities)) and p.words >= 6
     if p.entities:
         p.reasons.append("entities: " + ", ".join(repr(e[1]) for e in p.entities))
     if p.multihop:
         p.reasons.append("multi-hop (" + ", ".join(x for x, on in (("bridge", bridge), ("comparison", p.comparison),
-                                                                  ("entities", len(p.entities) >= 2)) if on) + ")")
-    if graph is not None and (p.entities or p.multihop):
+                                                                  ("entities", bool(p.entities))) if on) + ")")
+    if graph is not None and p.multihop:
         p.graph_weight = s.graph_weight
+    elif graph is not None and p.entities:
+        p.graph_weight = s.graph_weight_entities
     elif graph is not None:
         p.graph_weight = s.graph_weight_plain
     if graph is not None and p.structural:

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import networkx as nx
 
-from tests.conftest import REPO, write_files
+from tests.conftest import write_files
+from tests.test_cli import _run
 from tests.graphs.conftest import graph_config
 
 DOCS = {
@@ -30,12 +28,6 @@ def test_export_round_trip(graph_kit, tmp_path: Path):
         assert sorted((u, v, d["kind"]) for u, v, d in other.edges(data=True)) == sorted(
             (u, v, d["kind"]) for u, v, d in g.edges(data=True))
     assert back.nodes["ent:marie curie"]["name"] == "Marie Curie"
-
-
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "ragkit.cli.main", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_graph_commands_json(tmp_path: Path):
