@@ -29,7 +29,7 @@ STOP = set(
 
 
 def personalized_pagerank(
-    adjacency: Any, seeds: np.ndarray, damping: float = 0.5, iterations: int = 50, tol: float = 1e-10
+    adjacency: Any, seeds: np.ndarray, damping: float = 0.5, iterations: int = 50, tol: float = 1e-8
 ) -> np.ndarray:
     """PPR on an undirected weighted graph (scipy sparse or dense ``adjacency``): the stationary
     distribution of a walk that follows an edge (in proportion to its weight) with probability

@@ -31,11 +31,13 @@ BRIDGE = re.compile(
 QUESTION = re.compile(r"^\s*(?:what|which|who|whom|whose|where|when|how|why|is|are|was|were|do|does|did|in what|"
                       r"on what|the .* (?:of|for) which)\b|\?\s*$", re.I)
 STRUCT = {
-    "section": re.compile(r"\b(section|chapter|heading|part|appendix|§)\b|\w+\s*>\s*\w+", re.I),
-    "table": re.compile(r"\b(table|row|column|cell)s?\b", re.I),
+    "section": re.compile(r"\b(section|chapter|heading|appendix)\b|§|\w\s*>\s*\w", re.I),
+    "table": re.compile(r"\btables?\b|\brow for\b", re.I),
     "page": re.compile(r"\b(page|p\.)\s*\d+\b", re.I),
-    "link": re.compile(r"\b(link(?:s|ed)? to|links? from|refer(?:s|ences?)? to|point(?:s)? to|cite[sd]?)\b", re.I),
-    "file": re.compile(r"\b[\w\-]+\.(?:md|html?|pdf|txt|docx|xlsx|csv)\b|\b(?:document|file|page)s?\b", re.I),
+    "link": re.compile(r"\b(?:documents?|pages?|files?)\b.*\b(?:link|refer|point)(?:s|ed)?\b|"
+                       r"\b(?:link|refer|point)(?:s|ed)? (?:to|from) (?:the|a|this)\b.*\b(?:page|document|file|guide|"
+                       r"notes|reference)\b", re.I),
+    "file": re.compile(r"\b[\w\-]+\.(?:md|html?|pdf|txt|docx|xlsx|csv)\b", re.I),
 }
 
 
@@ -85,8 +87,6 @@ def plan(query: str, graph: Any | None, base_weight: float = 0.5, settings: Rout
     if graph is not None:
         p.entities = graph.link(query)
     p.structural = [name for name, rx in STRUCT.items() if rx.search(query)]
-    if "file" in p.structural and len(p.structural) == 1 and not re.search(r"\.\w{2,4}\b", query):
-        p.structural = []  # "document" alone is no structural reference
     p.comparison = bool(COMPARISON.search(query))
     p.relational = bool(RELATIONAL.search(query))
     bridge = bool(BRIDGE.search(query))
