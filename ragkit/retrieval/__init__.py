@@ -14,7 +14,8 @@ from ragkit.retrieval.hybrid import HybridRetriever, fuse_pair
 from ragkit.retrieval.lexical import LexicalRetriever
 from ragkit.types import Hit
 
-MODES = ("lexical", "dense", "hybrid", "graph", "auto")
+MODES = ("lexical", "dense", "hybrid", "auto")  # search modes: each finds something for any query
+COMPONENT_MODES = ("graph",)  # graph alone: PPR from the entities a query names (nothing when it names none)
 
 
 class RetrievalService:
@@ -55,7 +56,7 @@ class RetrievalService:
             from ragkit.router import make_retriever
 
             return self._part(mode, lambda: make_retriever(self, mode))
-        raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES + COMPONENT_MODES)}")
 
     @property
     def reranker(self) -> Any | None:
