@@ -41,7 +41,7 @@ class ChunkingConfig:
 
 @dataclass
 class RetrievalConfig:
-    mode: str = choice("hybrid", "lexical", "dense")
+    mode: str = choice("hybrid", "lexical", "dense", "graph", "auto")
     fusion: str = choice("cc", "rrf")
     normalization: str = choice("zscore", "minmax")  # z-score: best in every setting measured (docs/retrieval.md)
     weight: float = 0.5  # CC weight of the dense retriever
@@ -104,6 +104,14 @@ class ServerConfig:
 
 
 @dataclass
+class GraphConfig:
+    enabled: bool = True  # build the entity/structure graph at index time (graphs/)
+    extractor: str = choice("auto", "spacy", "fast", "none")  # auto: spacy if the "graph" extra is installed, else fast
+    relations: bool = True  # entity -> entity relations from shared sentences
+    merge_threshold: float = 0.9  # name-embedding cosine for alias merges (`ragkit graph merge`; bench/graph_aliases.py)
+
+
+@dataclass
 class Config:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
@@ -113,6 +121,7 @@ class Config:
     vector_store: VectorStoreConfig = field(default_factory=VectorStoreConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

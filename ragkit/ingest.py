@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from graphs.build import GraphBuilder
 from ragkit.chunking import StructuredChunker, text_hash
 from ragkit.store import Store
 from ragkit.types import Chunk, ConnectorOptions, Document
@@ -71,6 +72,7 @@ class Indexer:
         self.options = options or ConnectorOptions()
         # cache keys are salted with the embedder, so vectors of another model are never reused
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
+        self.graph = GraphBuilder(store.config.graph)
 
     def vector_key(self, text: str) -> str:
         return text_hash(self.salt + "\x00" + text)
@@ -207,6 +209,7 @@ class Indexer:
             by_hash.update(zip(hashes, texts))
             upserts.append((doc, root, chunks, hashes))
         self.progress("chunk", len(docs), len(docs))
+        graph = self.graph.run([(doc, chunks) for doc, _, chunks, _ in upserts], self.progress)  # before the commit
 
         # 1. embed what the cache lacks (each batch cached durably: a rerun resumes)
         vectors = store.cached_vectors(by_hash)
@@ -236,7 +239,7 @@ class Indexer:
         # 3. manifest: one transaction swaps documents and chunks
         self.on_phase("manifest")
         settings = self.settings() | ({"collection": collection} if collection else {})
-        store.commit(upserts, deletes, failures, cleared, settings)
+        store.commit(upserts, deletes, failures, cleared, settings, graph)
 
         # 4. derived stores: stale collections and vectors out, lexical index for the new generation
         self.publish()

@@ -144,6 +144,13 @@ class Kit:
 
         return tune(self, queries, qrels, save=save)
 
+    @property
+    def graph(self) -> Any:
+        """The store's graph (``ragkit.graph.KitGraph``): stats, entities, neighbors, path, export, merges."""
+        from ragkit.graph import KitGraph
+
+        return self.service("graph", lambda: KitGraph(self.store, self.embedder, self.config))
+
     def document_text(self, doc_id: str) -> str:
         return self.store.document_text(doc_id)
 

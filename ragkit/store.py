@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from graphs.store import GRAPH_SCHEMA, delete_document_graph, write_document_graph
 from ragkit.config import Config
 from ragkit.stores import generations
 from ragkit.stores.bm25 import Bm25Index
@@ -58,6 +59,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            db.executescript(GRAPH_SCHEMA)
             self._db = db
             self._ensure_identity(db)
         return self._db
@@ -293,6 +295,7 @@ class Store:
         failures: dict[str, tuple[str | None, str]],
         cleared_failures: list[str],
         settings: dict[str, Any],
+        graph: dict[str, Any] | None = None,
     ) -> int:
         """Swap documents and chunks in one transaction; returns the new generation.
 
@@ -305,6 +308,7 @@ class Store:
                 stale.update(r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,)))
                 db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
                 db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+                delete_document_graph(db, doc_id)
             kept: set[str] = set()
             for doc, root, chunks, hashes in upserts:
                 db.execute(
@@ -317,6 +321,7 @@ class Store:
                     [chunk_to_row(c, h) for c, h in zip(chunks, hashes)],
                 )
                 kept.update(c.chunk_id for c in chunks)
+                write_document_graph(db, doc.doc_id, (graph or {}).get(doc.doc_id))
             db.executemany("INSERT OR IGNORE INTO pending_deletes VALUES (?)", [(c,) for c in stale - kept])
             db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in kept])
             for path, (root, error) in failures.items():

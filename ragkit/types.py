@@ -102,6 +102,7 @@ class Hit:
     chunk: Chunk
     score: float
     scores: dict[str, float] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)  # e.g. ["lexical", "graph:PPR from 'Marie Curie'"]
 
     def to_dict(self) -> dict[str, Any]:
         c = self.chunk
@@ -115,6 +116,7 @@ class Hit:
             "kind": c.kind,
             "text": c.text,
             "metadata": c.metadata,
+            "paths": list(self.paths),
         }
 
 

@@ -25,7 +25,9 @@ import pytest
 import ragkit
 from ragkit.ingest import PHASES
 from ragkit.store import Store
-from tests.conftest import REPO, hash_config
+from tests.conftest import REPO
+from tests.graphs.conftest import graph_config  # hash embedder, fast entity recognizer
+from tests.graphs.consistency import assert_graph_exact, check_consistency
 
 WRITE_PHASES = ("vectors", "manifest", "delete", "lexical")
 MIN_KILLS = 24
@@ -104,6 +106,7 @@ def _check_readable(store_path: Path, before: dict[str, str], after: dict[str, s
         manifest = set(store.all_chunk_ids())
         assert manifest <= store.vectors.ids()
         assert set(store.lexical().ids) == manifest
+        assert check_consistency(store.db) == []  # the graph commits with the manifest
     finally:
         store.close()
 
@@ -121,6 +124,7 @@ def _check_exact(store_path: Path, docs: Path) -> None:
         counts = dict(store.db.execute("SELECT doc_id, COUNT(*) FROM chunks GROUP BY doc_id").fetchall())
         for d in store.documents():
             assert counts.get(d["doc_id"], 0) == d["chunks"]
+        assert_graph_exact(store)
     finally:
         store.close()
     # every vector equals its cached one and lexical scores equal a fresh index (a fresh process: an
@@ -166,7 +170,7 @@ def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path)
     docs.mkdir()
     store_path = tmp_path / "store"
     log = tmp_path / "phases.log"
-    ragkit.open(store_path, hash_config()).close()
+    ragkit.open(store_path, graph_config()).close()
     durations = _calibrate(store_path, docs, log, rng)
     assert set(WRITE_PHASES) <= set(durations), durations
     at_start: Counter[str] = Counter()

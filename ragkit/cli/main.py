@@ -21,7 +21,7 @@ eval_app = typer.Typer(help="Evaluate retrieval and extraction on public benchma
 app.add_typer(eval_app, name="eval")
 
 # Subcommands that live in their own modules, each exposing register(app[, eval_app]).
-COMMAND_MODULES = ("ragkit.cli.ask", "ragkit.cli.retrieval", "ragkit.cli.tables", "ragkit.cli.serve")
+COMMAND_MODULES = ("ragkit.cli.ask", "ragkit.cli.retrieval", "ragkit.cli.tables", "ragkit.cli.serve", "ragkit.cli.graph")
 
 
 @app.command()
@@ -64,15 +64,15 @@ def index(
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[Optional[int], typer.Option("-k", help="Number of hits (default: the config's retrieval.k).")] = None,
-    mode: Annotated[Optional[str], typer.Option("--mode", help="lexical | dense | hybrid (default: config).")] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="lexical | dense | hybrid | graph | auto (default: config).")] = None,
     where: Annotated[Optional[list[str]], typer.Option("--where", help="Filter key=value (metadata, source_prefix, format, kind).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Search the store; prints ranked hits with their sources."""
-    if mode is not None and mode not in ("lexical", "dense", "hybrid"):
-        fail(f"unknown mode {mode!r}; valid: lexical, dense, hybrid")
+    if mode is not None and mode not in ("lexical", "dense", "hybrid", "graph", "auto"):
+        fail(f"unknown mode {mode!r}; valid: lexical, dense, hybrid, graph, auto")
     kit = ragkit.open(store)
     hits = kit.search(query, k=k, mode=mode, where=parse_pairs(where, "--where") or None)
     data = [h.to_dict() for h in hits]

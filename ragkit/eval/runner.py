@@ -20,6 +20,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "rrf": {"mode": "hybrid", "fusion": "rrf"},
     "cc": {"mode": "hybrid", "fusion": "cc", "normalization": "minmax", "weight": 0.5},
     "cc-zscore": {"mode": "hybrid", "fusion": "cc", "normalization": "zscore", "weight": 0.5},
+    "graph": {"mode": "graph"},
+    "auto": {"mode": "auto"},
 }
 
 Progress = Callable[[str, int, int], None]

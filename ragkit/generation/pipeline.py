@@ -258,6 +258,10 @@ def ask(
     """Retrieve for ``question``, generate, cite and verify."""
     gen = generator_for(kit, generator)
     hits = kit.search(question, k=k or kit.config.retrieval.k, where=where)
+    if hasattr(kit, "graph"):  # the graph's evidence as chunks: both hops of a multi-hop question
+        from ragkit.router import graph_evidence
+
+        hits = graph_evidence(kit, question, hits, where)
     res = _resources(kit)
     return answer_hits(question, hits, gen, kit.config.generator, res.embed, history=history, on_token=on_token)
 

@@ -14,7 +14,8 @@ from ragkit.retrieval.hybrid import HybridRetriever, fuse_pair
 from ragkit.retrieval.lexical import LexicalRetriever
 from ragkit.types import Hit
 
-MODES = ("lexical", "dense", "hybrid")
+MODES = ("lexical", "dense", "hybrid", "auto")  # search modes: each finds something for any query
+COMPONENT_MODES = ("graph",)  # graph alone: PPR from the entities a query names (nothing when it names none)
 
 
 class RetrievalService:
@@ -51,7 +52,11 @@ class RetrievalService:
             )
             hybrid.config = self.config  # follows config changes (e.g. a tuned weight)
             return hybrid
-        raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        if mode in ("graph", "auto"):  # ragkit.router: structural retrieval and the query router
+            from ragkit.router import make_retriever
+
+            return self._part(mode, lambda: make_retriever(self, mode))
+        raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES + COMPONENT_MODES)}")
 
     @property
     def reranker(self) -> Any | None:
@@ -74,7 +79,7 @@ class RetrievalService:
         """Every candidate per query, best first, with per-retriever scores (chunk level, no texts)."""
         mode = mode or self.config.mode
         retriever = self.retriever(mode)
-        if mode == "hybrid":
+        if mode in ("hybrid", "graph", "auto"):
             return retriever.candidates(queries, depth=depth, where=where)
         lists = retriever.candidates(queries, depth or self.config.depth, where)
         return [[Fused(cid, s, {mode: s}) for cid, s in ranked] for ranked in lists]
@@ -94,6 +99,9 @@ class RetrievalService:
         out = []
         for query, fused in zip(queries, self.ranked(list(queries), mode, where, depth)):
             hits = to_hits(self.kit.store, [(f.id, f.score) for f in fused], fetch, [f.scores for f in fused])
+            paths = {f.id: f.paths for f in fused if f.paths}
+            for hit in hits:
+                hit.paths = list(paths.get(hit.chunk.chunk_id, []))
             out.append(reranker.run(query, hits, k) if reranker else hits)
         return out
 

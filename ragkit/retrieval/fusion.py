@@ -22,6 +22,7 @@ class Fused:
     id: str
     score: float
     scores: dict[str, float] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)  # how the candidate was reached (ragkit.router)
 
 
 def normalize(scores: np.ndarray, method: str = "minmax") -> np.ndarray:

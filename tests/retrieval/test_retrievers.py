@@ -103,7 +103,7 @@ def test_service_is_cached_and_follows_config(kit) -> None:
     finally:
         kit.config.retrieval.fusion = saved
     with pytest.raises(ValueError, match="unknown mode"):
-        kit.search("apples", mode="graph")
+        kit.search("apples", mode="telepathy")  # "graph" exists since issue 10
 
 
 def test_empty_store(tmp_path: Path) -> None:

@@ -1,0 +1,99 @@
+"""auto (no labels) when one retriever is much weaker: SciFact with typo-degraded queries on one side.
+
+Each retriever's candidates come from the store for clean and for typo'd queries (``rate`` of the words
+of 4+ letters get one edit); the weak side sees the typo'd ones, the other the clean ones. Every mode
+ranks the same candidate lists: lexical, dense, hybrid (CC z-score 0.5, the default), and auto (the
+router: per-query lexical/dense balance from the two lists + graph), so only the fusion differs.
+
+    python bench/graph_balance.py --store SCIFACT_STORE [--rates 0.3,0.6,0.9] [--json OUT.json]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+DATA = REPO.parent / "shared" / "data" / "scifact"
+
+
+class FixedLists:
+    """A stand-in for the hybrid retriever that returns precomputed (lexical, dense) lists."""
+
+    def __init__(self, pairs: dict[str, tuple[list, list]]):
+        self.pairs = pairs
+
+    def candidate_lists(self, queries, where=None, depth=None):
+        return [self.pairs[q] for q in queries]
+
+
+def main() -> None:
+    from dataclasses import replace
+
+    import ragkit
+    from ragkit.eval.beir import BeirDataset
+    from ragkit.eval.metrics import ndcg_at_k
+    from ragkit.retrieval import service
+    from ragkit.retrieval.hybrid import fuse_pair
+    from ragkit.router import AutoRetriever
+    from report import emit_report
+    from retrieval import typo
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--rates", default="0.3,0.6,0.9")
+    parser.add_argument("--no-graph", action="store_true", help="auto without its graph part (balance only)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    kit = ragkit.open(args.store)
+    queries, qrels = BeirDataset(args.data).split_queries("test")
+    qids = list(queries)
+    clean = [queries[q] for q in qids]
+    svc = service(kit)
+    lex, den = svc.retriever("lexical"), svc.retriever("dense")
+    depth = kit.config.retrieval.depth
+    base = kit.config.retrieval
+    clean_lists = {"lexical": lex.candidates(clean, depth), "dense": den.candidates(clean, depth)}
+    doc_of: dict[str, str] = {}
+
+    def ndcg(ranked_lists: list[list[str]]) -> float:
+        missing = [c for r in ranked_lists for c in r if c not in doc_of]
+        if missing:
+            doc_of.update({c.chunk_id: c.doc_id for c in kit.store.chunks(list(dict.fromkeys(missing)))})
+        scores = [ndcg_at_k(list(dict.fromkeys(doc_of.get(c, c) for c in r)), qrels[q]) for r, q in zip(ranked_lists, qids)]
+        return round(sum(scores) / len(scores), 4)
+
+    graph = (lambda: None) if args.no_graph else (lambda: kit.graph.index if kit.graph.available() else None)
+    out: dict[str, Any] = {"queries": len(qids), "graph": not args.no_graph}
+    settings = [("clean", 0.0, None)] + [(f"typos {float(r):.0%} {side}", float(r), side)
+                                         for r in args.rates.split(",") for side in ("lexical", "dense")]
+    for label, rate, side in settings:
+        rng = random.Random(0)
+        noisy = [typo(t, rate, rng) for t in clean] if side else clean
+        lx = lex.candidates(noisy, depth) if side == "lexical" else clean_lists["lexical"]
+        dn = den.candidates(noisy, depth) if side == "dense" else clean_lists["dense"]
+        texts = noisy if side == "lexical" else clean  # the graph links entities by their strings, like BM25
+        pairs = {q: (a, b) for q, a, b in zip(texts, lx, dn)}
+        auto = AutoRetriever(FixedLists(pairs), graph, svc.filters, replace(base))
+        fused_auto = auto.candidates(texts, depth)
+        row = {
+            "lexical": ndcg([[c for c, _ in r] for r in lx]),
+            "dense": ndcg([[c for c, _ in r] for r in dn]),
+            "hybrid": ndcg([[f.id for f in fuse_pair(a, b, base)] for a, b in zip(lx, dn)]),
+            "auto": ndcg([[f.id for f in r] for r in fused_auto]),
+            "auto_mean_dense_weight": round(sum(p.dense_weight for p in auto.last_plans) / len(auto.last_plans), 3),
+        }
+        out[label] = row
+        print(label, row, file=sys.stderr, flush=True)
+    kit.close()
+    emit_report(out, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Extraction for a write: the graph config picks the recognizer; runs before the manifest transaction."""
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from graphs.extract import Extractor, make_recognizer
+from graphs.extract import SPACY_MODEL
+from graphs.model import Extraction
+from ragkit.types import Chunk, Document
+
+BATCH = 256
+
+
+def recognizer_name(name: str) -> str:
+    """``auto`` is spaCy when the ``graph`` extra (spacy + its model) is installed, else the fast one."""
+    if name != "auto":
+        return name
+    if importlib.util.find_spec("spacy") and importlib.util.find_spec(SPACY_MODEL):
+        return "spacy"
+    return "fast"
+
+
+class GraphBuilder:
+    """Holds one recognizer (its model loads on the first document) for the writes of one indexer."""
+
+    def __init__(self, config: Any):
+        self.config = config
+        self._extractor: Extractor | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(getattr(self.config, "enabled", False))
+
+    @property
+    def extractor(self) -> Extractor:
+        if self._extractor is None:
+            recognizer = make_recognizer(recognizer_name(self.config.extractor))
+            self._extractor = Extractor(recognizer, relations=self.config.relations)
+        return self._extractor
+
+    def run(
+        self, items: Sequence[tuple[Document, list[Chunk]]], progress: Callable[[str, int, int | None], None] | None = None
+    ) -> dict[str, Extraction] | None:
+        """Each document's extraction, or None when graph building is off."""
+        if not self.enabled or not items:
+            return None
+        out: dict[str, Extraction] = {}
+        done = 0
+        batch: list[tuple[Document, list[Chunk]]] = []
+        total = len(items)
+        for item in items:
+            batch.append(item)
+            if sum(len(c) for _, c in batch) >= BATCH:
+                out.update(self.extractor.run(batch))
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress("graph", done, total)
+        if batch:
+            out.update(self.extractor.run(batch))
+        if progress:
+            progress("graph", total, total)
+        return out

@@ -1,0 +1,213 @@
+"""``kit.graph``: the store's graph for the SDK and the CLI (stats, entities, neighbours, paths,
+export, alias merges). The graph itself lives in the manifest; this object derives the in-memory view
+once per store generation."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from graphs.model import entity_node
+from graphs.store import check_consistency, graph_counts
+from graphs.traverse import GraphIndex
+
+
+class KitGraph:
+    """The graph of one store. Cheap to construct; the derived graph loads on first use."""
+
+    def __init__(self, store: Any, embedder: Any, config: Any):
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+        self._index: GraphIndex | None = None
+        self._lock = threading.Lock()
+        self.load_seconds = 0.0
+
+    @property
+    def index(self) -> GraphIndex:
+        """The derived graph of the committed generation (rebuilt when the generation moved)."""
+        gen = (self.store.generation, self.store.get_meta("graph_merges", 0))
+        with self._lock:
+            if self._index is None or self._index.generation != gen:
+                t0 = time.perf_counter()
+                self._index = self._load_cached(gen)
+                self.load_seconds = time.perf_counter() - t0
+            return self._index
+
+    def _load_cached(self, gen: tuple[int, int]) -> GraphIndex:
+        """The derived graph from its on-disk cache for this generation, else built from the manifest
+        rows and cached (written beside, published by an atomic rename; older caches removed)."""
+        import os
+        import pickle
+
+        folder = self.store.path / "graph"
+        path = folder / f"gen-{gen[0]}-{gen[1]}.pickle"
+        if path.exists():
+            try:
+                with path.open("rb") as fh:
+                    index = pickle.load(fh)
+                if isinstance(index, GraphIndex) and index.generation == gen:
+                    return index
+            except Exception:  # a damaged cache is rebuilt from the manifest
+                pass
+        index = GraphIndex(self.store.db, gen)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".tmp-{os.getpid()}-{path.name}"
+            with tmp.open("wb") as fh:
+                pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            for old in folder.iterdir():
+                if old.name != path.name and not old.name.startswith(".tmp-"):
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only store: the graph still works, uncached
+        return index
+
+    def available(self) -> bool:
+        """Whether the store holds a graph (indexed with ``graph.enabled``)."""
+        return self.store.db.execute("SELECT 1 FROM graph_nodes LIMIT 1").fetchone() is not None
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._index = None
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        counts = graph_counts(self.store.db)
+        return {"store": str(self.store.path), "enabled": bool(self.config.graph.enabled), **counts,
+                "consistent": not check_consistency(self.store.db)}
+
+    def entities(self, top: int = 20, label: str | None = None) -> list[dict[str, Any]]:
+        """The most-mentioned entities (after merges), with their chunk counts."""
+        g = self.index
+        order = sorted(range(len(g.entity_ids)), key=lambda i: (-g.df[i], g.entity_ids[i]))
+        out = []
+        for i in order:
+            key = g.entity_ids[i]
+            if label and g.labels[key] != label:
+                continue
+            out.append({"entity": key, "name": g.names[key], "label": g.labels[key], "chunks": int(g.df[i]),
+                        "aliases": sorted(a for a, k in g.aliases.items() if k == key)})
+            if len(out) >= top:
+                break
+        return out
+
+    def node(self, name: str) -> str:
+        node = self.index.resolve_node(name)
+        if node is None:
+            raise KeyError(f"no entity, document or node named {name!r} in the graph of {self.store.path}")
+        return node
+
+    def neighbors(self, name: str, kinds: list[str] | None = None) -> dict[str, Any]:
+        node = self.node(name)
+        return {"node": node, "neighbors": self.index.neighbors(node, kinds)}
+
+    def path(self, a: str, b: str) -> dict[str, Any]:
+        """The shortest path between two nodes, with the edges (and their supporting chunks) on it."""
+        src, dst = self.node(a), self.node(b)
+        nodes = self.index.path(src, dst)
+        g = self.index.nx
+        steps = []
+        for u, v in zip(nodes, nodes[1:]):
+            data = g.get_edge_data(u, v) or g.get_edge_data(v, u) or {}
+            edge = next(iter(data.values()), {})
+            steps.append({"from": u, "to": v, "edge": edge.get("kind", ""), "predicate": edge.get("predicate", ""),
+                          "chunk": edge.get("chunk", "")})
+        return {"from": src, "to": dst, "nodes": nodes, "names": [g.nodes[n].get("name", n) for n in nodes],
+                "steps": steps, "found": bool(nodes)}
+
+    def export(self, path: str | Path | None = None, format: str = "json") -> str:  # noqa: A002 - CLI name
+        """The whole graph as GraphML or node-link JSON (written to ``path`` when given)."""
+        import networkx as nx
+
+        g = self.index.nx
+        if format == "graphml":
+            import io
+
+            buf = io.BytesIO()
+            nx.write_graphml(g, buf)
+            text = buf.getvalue().decode("utf-8")
+        elif format == "json":
+            text = json.dumps(nx.node_link_data(g, edges="edges"), ensure_ascii=False)
+        else:
+            raise ValueError(f"unknown export format {format!r}; valid: graphml, json")
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def rebuild(self, progress: Any = None, wait: float = 0.0) -> dict[str, Any]:
+        """Re-extract the graph of every committed document with the current graph settings and swap
+        it in one transaction (merges are kept); for a changed extractor or a graph turned on later."""
+        from graphs.build import GraphBuilder
+        from graphs.store import delete_document_graph, write_document_graph
+
+        with self.store.writer(wait):
+            docs = [d["doc_id"] for d in self.store.documents()]
+            items = [(self.store.document(d), self.store.doc_chunks(d)) for d in docs]
+            extractions = GraphBuilder(self.config.graph).run(items, progress) or {}
+            with self.store.transaction() as db:
+                for doc_id in docs:
+                    delete_document_graph(db, doc_id)
+                    write_document_graph(db, doc_id, extractions.get(doc_id))
+                self.store.set_meta(db, "graph_merges", self.store.get_meta("graph_merges", 0) + 1)  # views reload
+        self.invalidate()
+        return {"documents": len(docs), **graph_counts(self.store.db)}
+
+    # -- entity merges -------------------------------------------------------------------------------
+
+    def propose_merges(self, threshold: float | None = None) -> list[dict[str, Any]]:
+        from graphs.resolve import propose_merges
+
+        return propose_merges(self.store.db, self.embedder, threshold or self.config.graph.merge_threshold)
+
+    def merge(self, merges: list[dict[str, Any]] | None = None, threshold: float | None = None,
+              method: str = "embedding") -> list[dict[str, Any]]:
+        """Record alias merges (proposed from name embeddings when none are given)."""
+        from graphs.resolve import record_merges
+
+        merges = self.propose_merges(threshold) if merges is None else merges
+        with self.store.transaction() as db:
+            record_merges(db, merges, method)
+            self.store.set_meta(db, "graph_merges", self.store.get_meta("graph_merges", 0) + 1)  # views reload
+        self.invalidate()
+        return merges
+
+    def merge_names(self, alias: str, canonical: str) -> dict[str, Any]:
+        """Merge one entity into another by name (a manual merge)."""
+        from graphs.resolve import normalize
+
+        a, c = self.index.entity(alias) or normalize(alias), self.index.entity(canonical) or normalize(canonical)
+        return self.merge([{"alias": a, "canonical": c, "score": 1.0}], method="manual")[0]
+
+    def unmerge(self, aliases: list[str] | None = None) -> int:
+        """Undo merges (by alias name or key), or all of them."""
+        from graphs.resolve import normalize, undo_merges
+
+        keys = None if aliases is None else [normalize(a) for a in aliases] + list(aliases)
+        with self.store.transaction() as db:
+            n = undo_merges(db, keys)
+            self.store.set_meta(db, "graph_merges", self.store.get_meta("graph_merges", 0) + 1)
+        self.invalidate()
+        return n
+
+    def merges(self) -> list[dict[str, Any]]:
+        rows = self.store.db.execute("SELECT alias_id, canonical_id, score, method FROM graph_merges ORDER BY alias_id")
+        return [{"alias": r[0], "canonical": r[1], "score": r[2], "method": r[3]} for r in rows]
+
+    def entity_chunks(self, name: str) -> list[str]:
+        key = self.index.entity(name)
+        if key is None:
+            return []
+        g = self.index
+        col = g.mentions.getcol(g.entity_col[key]).tocoo()
+        return [g.chunk_ids[r] for r in col.row]
+
+
+def entity_id(name: str) -> str:
+    from graphs.resolve import normalize
+
+    return entity_node(normalize(name))

@@ -1,0 +1,83 @@
+"""The query router: plans of crafted queries, the per-query lexical/dense balance, filters applied to
+graph paths exactly as to text ones, and hits that explain how they were reached."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragkit.router import balance, plan
+from tests.conftest import write_files
+from tests.graphs.conftest import graph_config, graph_kit  # noqa: F401 - fixture
+
+
+class FakeGraph:
+    def __init__(self, names):
+        self.names = names
+
+    def link(self, text):
+        return [(n.lower(), n, "exact") for n in self.names if n in text]
+
+
+def test_plans_of_crafted_queries():
+    g = FakeGraph(["Dune", "Frank Herbert", "Alice Smith", "Bob Jones", "Install", "Linux", "API"])
+    bridge = plan("Which university did the author of Dune attend?", g)
+    assert bridge.multihop and bridge.entities and bridge.graph_weight > 0 and not bridge.structural
+    comparison = plan("Who is older, Alice Smith or Bob Jones?", g)
+    assert comparison.multihop and comparison.comparison and len(comparison.entities) == 2
+    section = plan("what does the Install > Linux section say", g)
+    assert "section" in section.structural and section.structure_weight > 0
+    table = plan("the row for Beta in table 2 of the guide", g)
+    assert "table" in table.structural
+    links = plan("which documents link to the API page", g)
+    assert "link" in links.structural
+    claim = plan("0-dimensional biomaterials show inductive properties.", g)
+    assert not claim.multihop and not claim.structural and not claim.entities
+    assert claim.graph_weight < bridge.graph_weight
+    keyword = plan("rate limit", g)
+    assert not keyword.multihop and not keyword.structural
+    assert plan("rate limit", None).graph_weight == 0  # no graph in the store: text only
+
+
+def test_balance_moves_toward_the_list_that_stands_out():
+    flat = [(f"l{i}", 10.0 - 0.01 * i) for i in range(50)]
+    peaked = [("d0", 0.9), ("d1", 0.85), ("d2", 0.8)] + [(f"d{i}", 0.3 - 0.001 * i) for i in range(3, 50)]
+    assert balance(flat, peaked, 0.5) > 0.55
+    assert balance(peaked, flat, 0.5) < 0.45
+    same = [(f"x{i}", 1.0 / (i + 1)) for i in range(50)]
+    assert balance(same, same, 0.5) == 0.5  # full agreement keeps the configured weight
+
+
+CORPUS = {
+    "curie.txt": "Marie Curie was born in Warsaw. Marie Curie worked at the Sorbonne.",
+    "warsaw.txt": "Warsaw is the capital of Poland. Warsaw lies on the Vistula river.",
+    "bohr.txt": "Niels Bohr was born in Copenhagen and worked with Ernest Rutherford.",
+}
+
+
+def test_auto_paths_and_multihop_second_hop(graph_kit, tmp_path: Path):
+    graph_kit.index(write_files(tmp_path / "docs", CORPUS))
+    hits = graph_kit.search("Which river flows through the city where Marie Curie was born?", k=3, mode="auto")
+    sources = [Path(h.chunk.source).name for h in hits]
+    assert sources[:2] == ["curie.txt", "warsaw.txt"] or sources[:2] == ["warsaw.txt", "curie.txt"]
+    paths = {Path(h.chunk.source).name: h.paths for h in hits}
+    assert "graph:PPR from 'Marie Curie'" in paths["curie.txt"]
+    assert any(p.startswith("graph:hop from") and "Warsaw" in p for p in paths["warsaw.txt"])
+    assert all(h.to_dict()["paths"] == h.paths for h in hits)
+    graph_only = graph_kit.search("Marie Curie", k=3, mode="graph")
+    assert Path(graph_only[0].chunk.source).name == "curie.txt"
+    assert graph_only[0].paths == ["graph:PPR from 'Marie Curie'"]
+    assert graph_kit.search("Warsaw capital", k=3, mode="lexical")[0].paths == []  # text modes: no paths
+
+
+def test_filters_apply_to_graph_paths(tmp_path: Path):
+    import ragkit
+
+    kit = ragkit.open(tmp_path / "s", graph_config())
+    kit.index(write_files(tmp_path / "red", {"curie.txt": CORPUS["curie.txt"]}), meta={"team": "red"})
+    kit.index(write_files(tmp_path / "blue", {"warsaw.txt": CORPUS["warsaw.txt"], "w2.txt": "Marie Curie left Warsaw."}),
+              meta={"team": "blue"})
+    for mode in ("graph", "auto"):
+        hits = kit.search("Marie Curie Warsaw", k=10, mode=mode, where={"team": "red"})
+        assert hits and {h.chunk.metadata["team"] for h in hits} == {"red"}, mode
+        hits = kit.search("Marie Curie Warsaw", k=10, mode=mode, where={"team": "blue"})
+        assert hits and {h.chunk.metadata["team"] for h in hits} == {"blue"}, mode
+    kit.close()
