@@ -4,7 +4,8 @@ The manifest is the source of truth. ``check`` compares everything derived from 
 kind of problem with counts; ``repair`` restores the exact committed state from the manifest and the
 embedding cache, re-embedding only what the cache lacks. ``cheap=True`` skips the two costly
 comparisons (every vector against the cache, lexical scores against a fresh index): that part runs at
-the start of every ``index``.
+the start of every ``index``. The graph's rows are checked against the committed chunks too; their
+repair (a rebuild from the committed documents) is the Kit's, which holds the graph settings.
 """
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ class CheckReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def needs_graph_rebuild(self) -> bool:
+        return "graph_rows" in self.kinds()
+
     def kinds(self) -> set[str]:
         return {p.kind for p in self.problems}
 
@@ -67,6 +71,7 @@ class _Findings:
     stale_collections: list[str] = field(default_factory=list)
     reset_collection: bool = False
     lexical: bool = False
+    graph: bool = False
     pending: list[str] = field(default_factory=list)  # vectors to delete
     pending_rows: list[str] = field(default_factory=list)  # rows of pending_deletes to clear
 
@@ -174,6 +179,7 @@ def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, _Findings]:
         _compare_vectors(store, hashes, report, found, add)
 
     _check_lexical(store, committed, cheap, found, add)
+    _check_graph(store, found, add)
     report.seconds = round(time.perf_counter() - started, 3)
     return report, found
 
@@ -246,3 +252,14 @@ def _check_lexical(store: Store, committed: set[str], cheap: bool, found: _Findi
     if bad:
         found.lexical = True
         add("lexical", "lexical_scores", bad, f"{bad} of {len(queries)} sampled queries score differently from a fresh index")
+
+
+def _check_graph(store: Store, found: _Findings, add: Any) -> None:
+    """The graph's rows commit with the chunks they come from; check their provenance all the same
+    (a rebuild from the committed documents repairs them: ``Kit.check(repair=True)``)."""
+    from graphs.store import check_consistency
+
+    for problem in check_consistency(store.db):
+        found.graph = True
+        count = int(problem.split(" ", 1)[0]) if problem.split(" ", 1)[0].isdigit() else 1
+        add("graph", "graph_rows", count, problem)

@@ -99,7 +99,10 @@ class Kit:
         with self.store.writer(wait):
             report = self._indexer(None).repair(cheap=False)
             self._services.clear()
-            return report
+        if report.needs_graph_rebuild():
+            rebuilt = self.graph.rebuild(wait=wait)
+            report.repaired.append(f"rebuilt the graph of {rebuilt['documents']} document(s) from the manifest")
+        return report
 
     # -- reading ------------------------------------------------------------------------------------
 

@@ -208,3 +208,15 @@ def test_crash_during_rebuild(damaged):
 def test_check_of_a_missing_store_fails_clearly(tmp_path: Path):
     proc = cli("check", "--store", str(tmp_path / "nothing"), "--json")
     assert proc.returncode != 0 and "no ragkit store" in proc.stderr and proc.stdout == ""
+
+
+def test_graph_rows_without_provenance(damaged):
+    """A graph row whose chunk is not committed (written by a bug, say) is reported and rebuilt away."""
+    import sqlite3
+
+    store, _, expected = damaged
+    with sqlite3.connect(store / "manifest.sqlite") as db:
+        doc_id, entity = db.execute("SELECT doc_id, entity_id FROM graph_mentions LIMIT 1").fetchone()
+        db.execute("INSERT INTO graph_mentions VALUES ('no-such-chunk', ?, ?, 'x', 'X', 1.0)", (entity, doc_id))
+    fixed = _assert_repaired(store, expected, {"graph_rows"})
+    assert any("rebuilt the graph" in r for r in fixed["repaired"])
