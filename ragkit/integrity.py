@@ -44,6 +44,7 @@ class CheckReport:
     problems: list[Problem] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
     repaired: list[str] = field(default_factory=list)
+    remaining: list[Problem] = field(default_factory=list)  # after a repair: what a new check still finds
     seconds: float = 0.0
     deep: bool = True
 

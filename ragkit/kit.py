@@ -102,6 +102,7 @@ class Kit:
         if report.needs_graph_rebuild():
             rebuilt = self.graph.rebuild(wait=wait)
             report.repaired.append(f"rebuilt the graph of {rebuilt['documents']} document(s) from the manifest")
+        report.remaining = integrity.check(self.store).problems if report.problems else []
         return report
 
     # -- reading ------------------------------------------------------------------------------------

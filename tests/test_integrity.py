@@ -107,7 +107,7 @@ def _assert_repaired(store: Path, expected: dict, kinds: set[str]) -> dict:
     assert code == 1 and not report["ok"]
     assert kinds <= _kinds(report), report["problems"]
     code, fixed = run_check(store, repair=True)
-    assert code == 0 and fixed["repaired"], fixed
+    assert code == 0 and fixed["repaired"] and fixed["remaining"] == [], fixed
     code, after = run_check(store)
     assert code == 0 and after["ok"], after["problems"]
     assert searches(store) == expected

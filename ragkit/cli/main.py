@@ -111,10 +111,11 @@ def check(
         fail(str(exc))
     lines = [f"{p.part}: {p.kind} ({p.count}): {p.detail}" for p in report.problems]
     lines += [f"repaired: {what}" for what in report.repaired]
-    status = "ok" if report.ok else ("repaired" if report.repaired else "damaged")
+    lines += [f"still damaged: {p.part}: {p.kind} ({p.count}): {p.detail}" for p in report.remaining]
+    status = "ok" if report.ok else ("repaired" if repair and not report.remaining else "damaged")
     human = "\n".join(lines + [f"{status}: {report.checked.get('chunks', 0)} chunks checked in {report.seconds:.1f} s"])
     emit(report.to_dict(), json, human)
-    if not report.ok and not repair:
+    if not report.ok and (not repair or report.remaining):
         raise typer.Exit(1)
 
 
