@@ -168,7 +168,13 @@ def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, _Findings]:
     found.stale_collections = [n for n in vectors.collection_names() if n != current and store.owns_collection(n)]
     if found.stale_collections:
         add("vectors", "stale_collections", found.stale_collections, "collections of this store left by an interrupted rebuild")
-    present = vectors.ids()
+    if cheap:
+        present = vectors.ids()
+    else:  # one pass over the vectors gives their ids and their values
+        present, pages = set(), []
+        for ids, matrix in vectors.iter_vectors():
+            present.update(ids)
+            pages.append((ids, matrix))
     report.checked["vectors"] = len(present)
     found.missing = sorted(committed - present)
     found.extra = sorted(present - committed - set(found.pending))
@@ -177,7 +183,7 @@ def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, _Findings]:
     if found.extra:
         add("vectors", "extra_vectors", found.extra, "vectors of chunks the manifest does not hold")
     if not cheap and committed & present:
-        _compare_vectors(store, hashes, report, found, add)
+        _compare_vectors(store, hashes, pages, report, found, add)
 
     _check_lexical(store, committed, cheap, found, add)
     _check_graph(store, found, add)
@@ -185,13 +191,16 @@ def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, _Findings]:
     return report, found
 
 
-def _compare_vectors(store: Store, hashes: dict[str, str], report: CheckReport, found: _Findings, add: Any) -> None:
+def _compare_vectors(
+    store: Store, hashes: dict[str, str], pages: list[tuple[list[str], np.ndarray]], report: CheckReport,
+    found: _Findings, add: Any,
+) -> None:
     """Every stored vector against the embedding cache: dimension and values."""
     dims: set[int] = set()
     wrong: list[str] = []
     uncached = 0
     compared = 0
-    for ids, matrix in store.vectors.iter_vectors():
+    for ids, matrix in pages:
         keep = [i for i, cid in enumerate(ids) if cid in hashes]
         if not keep:
             continue

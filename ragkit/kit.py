@@ -80,6 +80,19 @@ class Kit:
             indexer.repair(cheap=True)
             return indexer.add_documents(documents, root=root)
 
+    def delete(self, doc_ids: Sequence[str], wait: float = 0.0) -> IndexReport:
+        """Remove documents (by id) and their chunks from every part of the store, through the commit
+        protocol; KeyError naming the first id that is not stored."""
+        with self.store.writer(wait):
+            known = self.store.doc_hashes()
+            for doc_id in doc_ids:
+                if doc_id not in known:
+                    raise KeyError(f"no document {doc_id!r} in {self.path}")
+            indexer = self._indexer(None)
+            indexer.repair(cheap=True)
+            indexer.write([], list(doc_ids), {}, [])
+            return IndexReport(deleted=len(doc_ids))
+
     def _rebuild(self, wait: float, on_phase: PhaseHook | None = None) -> None:
         """Re-chunk and re-embed every stored document with the current settings into a new vector
         collection; the manifest commit switches to it atomically (a crash keeps the old index)."""

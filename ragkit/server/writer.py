@@ -28,7 +28,7 @@ def upload(kit: Any, progress: Progress, folder: str, files: list[str]) -> dict[
         for i, name in enumerate(files):
             progress("parse", i, len(files))
             try:
-                docs.append(load(Path(folder) / name, f"{UPLOAD_ROOT}/{name}"))
+                docs.append(load(Path(folder) / name, f"{UPLOAD_ROOT}/{name}", kit.connector_options()))
             except ConnectorError as exc:
                 failed.append({"path": name, "error": str(exc).replace(folder + os.sep, "")})
         progress("parse", len(files), len(files))
@@ -40,14 +40,7 @@ def upload(kit: Any, progress: Progress, folder: str, files: list[str]) -> dict[
 
 def delete(kit: Any, progress: Progress, doc_id: str) -> dict[str, Any]:
     """Remove one document and its chunks through the commit protocol; KeyError if it is not stored."""
-    from ragkit.ingest import Indexer
-
-    with kit.store.writer(0):
-        if doc_id not in kit.store.doc_hashes():
-            raise KeyError(doc_id)
-        indexer = Indexer(kit.store, kit.embedder, kit.chunker())
-        indexer.reconcile()
-        indexer.write([], [doc_id], {}, [])
+    kit.delete([doc_id])
     return {"generation": kit.store.generation}
 
 

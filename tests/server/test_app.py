@@ -209,15 +209,14 @@ def test_searches_are_served_while_an_index_job_runs(live, tmp_path: Path, monke
 
     _, client = live
     paused, release = threading.Event(), threading.Event()
-    original = ragkit.ingest.checkpoint
+    original = ragkit.ingest.Indexer.write
 
-    def hold(phase: str) -> None:  # the job stops mid-write, holding the write lock, until released
-        if phase == "embed":
-            paused.set()
-            release.wait(30)
-        original(phase)
+    def hold(self, *args, **kwargs):  # the job stops mid-write, holding the write lock, until released
+        paused.set()
+        release.wait(30)
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(ragkit.ingest, "checkpoint", hold)
+    monkeypatch.setattr(ragkit.ingest.Indexer, "write", hold)
     (tmp_path / "docs" / "later.txt").write_text("Penguins huddle to keep warm.", encoding="utf-8")
     job_id = client.post("/index", json={"paths": [str(tmp_path / "docs")]}).json()["job_id"]
     try:
