@@ -99,7 +99,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_root: str = ""  # POST /index may read server paths under this folder ("" = none)
-    max_upload_bytes: int = 50_000_000  # per uploaded file (413 above)
+    max_upload_bytes: int = 50_000_000  # files of one upload request, in all (413 above)
     token_env: str = "RAGKIT_SERVER_TOKEN"  # when this env variable is set, every route but /health needs it
 
 

@@ -93,6 +93,7 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
     """The REST app for a store (a path, or an open Kit whose config it uses)."""
     kit = store if isinstance(store, Kit) else ragkit.open(store)
     state = ServerState(kit)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield

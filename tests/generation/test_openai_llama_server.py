@@ -8,7 +8,6 @@ Needs llama-cpp-python (compiled by ``make install``) and its server's extra pac
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -85,21 +84,15 @@ def test_batch_keeps_requests_in_flight(llama_server):
 def test_rest_ask_streams_tokens_from_the_llama_server(llama_server, tmp_path: Path):
     from ragkit.server.app import create_app
     from tests.server.conftest import make_kit
-    from tests.server.live import LiveServer
+    from tests.server.live import LiveServer, sse_events
 
     kit = make_kit(tmp_path)
     kit.config.generator.name = "openai"
     kit.config.generator.base_url = llama_server
     kit.config.generator.max_tokens = 32
-    events = []
     with LiveServer(create_app(kit)) as server, server.client() as client:
         with client.stream("POST", "/ask", json={"question": "Which port does the API listen on?", "stream": True}) as r:
-            event = None
-            for line in r.iter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    events.append((event, json.loads(line[5:])))
+            events = list(sse_events(r))
     kinds = [e for e, _ in events]
     assert kinds.count("token") >= 2 and kinds[-1] == "answer", kinds
     final = events[-1][1]

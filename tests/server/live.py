@@ -1,9 +1,11 @@
 """A real uvicorn serving an app on 127.0.0.1 (a free port) in a thread, for the duration of a test."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -29,6 +31,16 @@ def wait_http(url: str, timeout: float = 30.0, proc: Any = None) -> float:
             pass
         time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def sse_events(response: httpx.Response) -> Iterator[tuple[str | None, Any]]:
+    """``(event, data)`` pairs of a Server-Sent Events response, each as soon as it arrives."""
+    event = None
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            yield event, json.loads(line[5:])
 
 
 class LiveServer:

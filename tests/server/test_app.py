@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.server.conftest import make_kit, serve, wait_job
+from tests.server.live import sse_events
 
 
 def _id(doc_id: str) -> str:
@@ -82,15 +83,9 @@ def test_ask_streams_tokens_then_the_answer(tmp_path: Path):
         kit.config.generator.base_url = fake.base_url
         with serve(kit) as server, server.client() as client:
             body = {"question": "How many requests per minute?", "stream": True, "generator": "openai"}
-            events = []
             with client.stream("POST", "/ask", json=body) as response:
                 assert response.headers["content-type"].startswith("text/event-stream")
-                event = None
-                for line in response.iter_lines():  # read event by event as they arrive
-                    if line.startswith("event:"):
-                        event = line[6:].strip()
-                    elif line.startswith("data:"):
-                        events.append((event, json.loads(line[5:])))
+                events = list(sse_events(response))  # read event by event as they arrive
     kinds = [e for e, _ in events]
     assert kinds == ["token"] * len(pieces) + ["answer"]
     assert [d["text"] for _, d in events[:-1]] == pieces
