@@ -28,6 +28,9 @@ STOP = set(
 )
 
 
+RELATION_WEIGHT = 0.0  # relation edges in the PPR walk: 0, 0.25, 1 gave R@5 .9075, .9025, .900 on HotpotQA raw-200
+
+
 def personalized_pagerank(
     adjacency: Any, seeds: np.ndarray, damping: float = 0.5, iterations: int = 50, tol: float = 1e-8
 ) -> np.ndarray:
@@ -120,6 +123,7 @@ class GraphIndex:
         self._db_rows = self._structure(db)
         self._nx: Any = None
         self._adjacency: Any = None
+        self.relation_weight = RELATION_WEIGHT
 
     # -- structure ----------------------------------------------------------------------------------
 
@@ -237,7 +241,8 @@ class GraphIndex:
             import scipy.sparse as sp
 
             m = self.mentions
-            self._adjacency = sp.bmat([[None, m], [m.T, self.relation_matrix]], format="csr")
+            rel = self.relation_matrix * self.relation_weight
+            self._adjacency = sp.bmat([[None, m], [m.T, rel]], format="csr")
         return self._adjacency
 
     def ppr(
