@@ -408,7 +408,7 @@ def graph_evidence(kit: Any, question: str, hits: list[Any], where: Mapping[str,
             extra[cid] = why
 
     if not any(p.startswith("graph:") for h in hits for p in h.paths):  # text mode: ask the router too
-        for h in svc.search(question, k=len(hits) or 5, mode="auto", where=where):
+        for h in svc.search(question, k=max(len(hits), 5), mode="auto", where=where):
             if any(p.startswith("graph:hop") for p in h.paths):
                 want(h.chunk.chunk_id, h.paths[-1])
                 hits = hits + [h]
