@@ -407,12 +407,11 @@ def graph_evidence(kit: Any, question: str, hits: list[Any], where: Mapping[str,
         if cid and cid not in have and cid not in extra and (allowed is None or cid in allowed):
             extra[cid] = why
 
-    if not any(p.startswith("graph:") for h in hits for p in h.paths):  # text mode: ask the router too
-        for h in svc.search(question, k=max(len(hits), 5), mode="auto", where=where):
-            if any(p.startswith("graph:hop") for p in h.paths):
-                want(h.chunk.chunk_id, h.paths[-1])
-                hits = hits + [h]
-                have.add(h.chunk.chunk_id)
+    # second hops the router reaches a little deeper than k (in any mode): the other half of the answer
+    hops = [h for h in svc.search(question, k=max(len(hits), 5), mode="auto", where=where)
+            if h.chunk.chunk_id not in have and any(p.startswith("graph:hop") for p in h.paths)][:limit]
+    hits = hits + hops
+    have.update(h.chunk.chunk_id for h in hops)
     titles = {}
     for node_id, attrs in g.nodes.items():
         if attrs["kind"] == "document":
