@@ -12,6 +12,7 @@ paths that reached it (``Fused.paths`` -> ``Hit.paths``).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ class QueryPlan:
     graph_weight: float = 0.0
     structure_weight: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    graph_ms: float = 0.0  # time spent in graph retrieval (linking is in plan; PPR, hops, structure here)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -305,6 +307,7 @@ class AutoRetriever:
                 for name, ranked in (("lexical", lex), ("dense", den)):
                     for cid, _ in ranked:
                         paths.setdefault(cid, []).append(name)
+            started = time.perf_counter()
             if search is not None:
                 seeds: dict[str, float] = {e: s.query_seed for e, _, _ in p.entities}
                 hop_of: dict[str, tuple[str, str]] = {}  # bridge entity -> (first-hop title, chunk id)
@@ -330,6 +333,7 @@ class AutoRetriever:
                     structure = ranked
                     for cid, _ in ranked:
                         paths.setdefault(cid, []).append(why[cid])
+            p.graph_ms = (time.perf_counter() - started) * 1000
             lists = {k: v for k, v in lists.items() if v}
             if not lists and not structure:
                 out.append([])
