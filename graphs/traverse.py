@@ -59,6 +59,9 @@ def personalized_pagerank(
 class GraphIndex:
     """The committed graph of one store generation (read-only)."""
 
+    FORMAT = 2  # bump when the attributes change: on-disk caches of another format are rebuilt
+    relation_weight = RELATION_WEIGHT
+
     def __init__(self, db: sqlite3.Connection, generation: Any = 0):
         import scipy.sparse as sp
 
@@ -123,7 +126,7 @@ class GraphIndex:
         self._db_rows = self._structure(db)
         self._nx: Any = None
         self._adjacency: Any = None
-        self.relation_weight = RELATION_WEIGHT
+        self.format = self.FORMAT
 
     # -- structure ----------------------------------------------------------------------------------
 
