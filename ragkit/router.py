@@ -69,8 +69,8 @@ class RouterSettings:
 
     hop_chunks: int = 5  # first-hop chunks whose entities seed the second hop
     graph_weight: float = 0.5  # CC weight of the graph list for a multi-hop question
-    graph_weight_entities: float = 0.3  # ... when it names entities but is no multi-hop question
-    graph_weight_plain: float = 0.15  # ... when it does neither (a claim, a keyword query)
+    graph_weight_entities: float = 0.1  # ... when it names entities but is no multi-hop question (SciFact train)
+    graph_weight_plain: float = 0.0  # ... when it does neither (a claim, a keyword query): text only
     structure_weight: float = 0.5
     structure_bonus: float = 3.0  # z units added to the best structural match (scaled by structure_weight * 2)
     trajectory_bonus: float = 0.25  # added (in z units) to a candidate found by a text and a graph path
