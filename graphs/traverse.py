@@ -28,33 +28,48 @@ STOP = set(
 )
 
 
+RELATION_WEIGHT = 0.0  # relation edges in the PPR walk: 0, 0.25, 1 gave R@5 .9075, .9025, .900 on HotpotQA raw-200
+
+
 def personalized_pagerank(
-    adjacency: Any, seeds: np.ndarray, damping: float = 0.5, iterations: int = 50, tol: float = 1e-8
+    adjacency: Any, seeds: np.ndarray, damping: float = 0.5, iterations: int = 50, tol: float = 1e-6,
+    walk: Any = None,
 ) -> np.ndarray:
-    """PPR on an undirected weighted graph (scipy sparse or dense ``adjacency``): the stationary
-    distribution of a walk that follows an edge (in proportion to its weight) with probability
-    ``damping`` and jumps back to the seed distribution otherwise. Dangling nodes jump to the seeds."""
+    """PPR on an undirected weighted graph (scipy sparse or dense symmetric ``adjacency``): the
+    stationary distribution of a walk that follows an edge (in proportion to its weight) with
+    probability ``damping`` and jumps back to the seed distribution otherwise. Dangling nodes jump to
+    the seeds. ``walk``: ``transition_matrix(adjacency)``, precomputed (a graph reused for many queries)."""
     seeds = np.asarray(seeds, dtype=np.float64)
     total = seeds.sum()
     if total <= 0:
         return np.zeros_like(seeds)
     s = seeds / total
-    degree = np.asarray(adjacency.sum(axis=1)).ravel()
-    inv = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=np.float64), where=degree > 0)
+    if walk is None:
+        walk = transition_matrix(adjacency)
+    dangling = np.asarray(adjacency.sum(axis=1)).ravel() == 0
     r = s.copy()
     for _ in range(iterations):
-        spread = adjacency.T @ (r * inv)
-        dangling = r[degree == 0].sum()
-        new = (1 - damping) * s + damping * (np.asarray(spread).ravel() + dangling * s)
+        new = (1 - damping) * s + damping * (np.asarray(walk @ r).ravel() + r[dangling].sum() * s)
         if np.abs(new - r).sum() < tol:
-            r = new
-            break
+            return new
         r = new
     return r
 
 
+def transition_matrix(adjacency: Any) -> Any:
+    """``A D^-1`` of a symmetric adjacency: one product with it spreads each node's mass over its edges."""
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    inv = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=np.float64), where=degree > 0)
+    if hasattr(adjacency, "multiply"):
+        return adjacency.multiply(inv[None, :]).tocsr()
+    return np.asarray(adjacency) * inv[None, :]
+
+
 class GraphIndex:
     """The committed graph of one store generation (read-only)."""
+
+    FORMAT = 3  # bump when the attributes change: on-disk caches of another format are rebuilt
+    relation_weight = RELATION_WEIGHT
 
     def __init__(self, db: sqlite3.Connection, generation: Any = 0):
         import scipy.sparse as sp
@@ -120,6 +135,8 @@ class GraphIndex:
         self._db_rows = self._structure(db)
         self._nx: Any = None
         self._adjacency: Any = None
+        self._walk: Any = None
+        self.format = self.FORMAT
 
     # -- structure ----------------------------------------------------------------------------------
 
@@ -237,7 +254,8 @@ class GraphIndex:
             import scipy.sparse as sp
 
             m = self.mentions
-            self._adjacency = sp.bmat([[None, m], [m.T, self.relation_matrix]], format="csr")
+            rel = self.relation_matrix * self.relation_weight
+            self._adjacency = sp.bmat([[None, m], [m.T, rel]], format="csr")
         return self._adjacency
 
     def ppr(
@@ -261,7 +279,9 @@ class GraphIndex:
                 seeds[row] += weight
         if seeds.sum() <= 0 or n_c == 0:
             return np.zeros(n_c)
-        return personalized_pagerank(self.adjacency, seeds, damping)[:n_c]
+        if self._walk is None:
+            self._walk = transition_matrix(self.adjacency)
+        return personalized_pagerank(self.adjacency, seeds, damping, walk=self._walk)[:n_c]
 
     # -- networkx view ------------------------------------------------------------------------------
 

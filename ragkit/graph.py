@@ -43,12 +43,12 @@ class KitGraph:
         import pickle
 
         folder = self.store.path / "graph"
-        path = folder / f"gen-{gen[0]}-{gen[1]}.pickle"
+        path = folder / f"gen-{gen[0]}-{gen[1]}-v{GraphIndex.FORMAT}.pickle"
         if path.exists():
             try:
                 with path.open("rb") as fh:
                     index = pickle.load(fh)
-                if isinstance(index, GraphIndex) and index.generation == gen:
+                if isinstance(index, GraphIndex) and index.generation == gen and getattr(index, "format", 0) == GraphIndex.FORMAT:
                     return index
             except Exception:  # a damaged cache is rebuilt from the manifest
                 pass
