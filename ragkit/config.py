@@ -27,7 +27,7 @@ class ChunkingConfig:
 
 @dataclass
 class RetrievalConfig:
-    mode: str = "hybrid"  # lexical | dense | hybrid | auto (router, ragkit/router.py) | graph
+    mode: str = "hybrid"  # lexical | dense | hybrid
     fusion: str = "cc"  # cc | rrf
     normalization: str = "zscore"  # zscore | minmax (z-score: best in every setting measured, docs/retrieval.md)
     weight: float = 0.5  # CC weight of the dense retriever
