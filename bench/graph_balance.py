@@ -24,8 +24,9 @@ DATA = REPO.parent / "shared" / "data" / "scifact"
 class FixedLists:
     """A stand-in for the hybrid retriever that returns precomputed (lexical, dense) lists."""
 
-    def __init__(self, pairs: dict[str, tuple[list, list]]):
+    def __init__(self, pairs: dict[str, tuple[list, list]], store: Any):
         self.pairs = pairs
+        self.store = store
 
     def candidate_lists(self, queries, where=None, depth=None):
         return [self.pairs[q] for q in queries]
@@ -80,7 +81,7 @@ def main() -> None:
         dn = den.candidates(noisy, depth) if side == "dense" else clean_lists["dense"]
         texts = noisy if side == "lexical" else clean  # the graph links entities by their strings, like BM25
         pairs = {q: (a, b) for q, a, b in zip(texts, lx, dn)}
-        auto = AutoRetriever(FixedLists(pairs), graph, svc.filters, replace(base))
+        auto = AutoRetriever(FixedLists(pairs, kit.store), graph, svc.filters, replace(base))
         fused_auto = auto.candidates(texts, depth)
         row = {
             "lexical": ndcg([[c for c, _ in r] for r in lx]),

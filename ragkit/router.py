@@ -122,16 +122,31 @@ def confidence(ranked: Sequence[tuple[str, float]], top: int = 20) -> float:
     return float(z[:3].mean())
 
 
-def balance(lexical: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]], base: float) -> float:
-    """The dense share of the text fusion for one query: the base weight moved toward the list whose
-    top stands out more, and toward the base when the two lists agree on their top 10."""
+def balance(lexical: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]], base: float,
+            coverage: float = 1.0) -> float:
+    """The dense share of the text fusion for one query. The lexical share shrinks with the share of
+    the query's terms BM25 can match at all (``coverage``: misspelt or unknown words match nothing),
+    then moves toward the list whose top stands out more unless the two lists agree on their top 10."""
+    weight = 1.0 - (1.0 - base) * min(max(coverage, 0.0), 1.0)
     cl, cd = confidence(lexical), confidence(dense)
     if cl + cd <= 0:
-        return base
+        return float(np.clip(weight, 0.05, 0.95))
     top_l, top_d = {i for i, _ in lexical[:10]}, {i for i, _ in dense[:10]}
     agreement = len(top_l & top_d) / 10.0
     shift = (cd - cl) / (cd + cl)  # in [-1, 1]
-    return float(np.clip(base + 0.35 * shift * (1.0 - agreement), 0.1, 0.9))
+    return float(np.clip(weight + 0.35 * shift * (1.0 - agreement), 0.05, 0.95))
+
+
+def lexical_coverage(index: Any, query: str) -> float:
+    """Share of the query's BM25 terms (after stopwords and stemming) that occur in the index."""
+    try:
+        tokens = index._tokenize([query])[0]
+        vocab = index._model.vocab_dict
+    except (AttributeError, IndexError, TypeError):
+        return 1.0
+    if not tokens:
+        return 1.0
+    return sum(1 for t in tokens if t in vocab) / len(tokens)
 
 
 class GraphSearch:
@@ -291,10 +306,13 @@ class AutoRetriever:
         self.last_plans = plans
         pairs = self.hybrid.candidate_lists(queries, where, depth) if self.text else [([], []) for _ in queries]
         search = GraphSearch(graph, s) if graph is not None else None
+        store = getattr(self.hybrid, "store", None)
+        lexical_index = store.lexical() if store is not None and self.text and s.balance else None
         out = []
         for query, p, (lex, den) in zip(queries, plans, pairs):
             if self.text and s.balance:
-                p.dense_weight = balance(lex, den, self.config.weight)
+                coverage = lexical_coverage(lexical_index, query) if lexical_index is not None else 1.0
+                p.dense_weight = balance(lex, den, self.config.weight, coverage)
             lists: dict[str, Sequence[tuple[str, float]]] = {}
             structure: list[tuple[str, float]] = []
             weights: dict[str, float] = {}
