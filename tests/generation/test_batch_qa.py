@@ -14,17 +14,13 @@ from typer.testing import CliRunner
 
 import ragkit
 from ragkit.batch import BatchError, load_questions, question_id, read_records, run_batch
-from ragkit.config import Config, EmbedderConfig
+from tests.conftest import hash_config
 
 DOCS = {
     "tower.txt": "The Eiffel Tower is in Paris. Construction was completed in 1889 for the World's Fair.",
     "fuji.txt": "Mount Fuji is the highest mountain in Japan. Its summit is 3,776 metres above sea level.",
 }
 ASK_KEYS = {"answer", "abstained", "sentences", "citations", "grounded"}
-
-
-def hash_config() -> Config:
-    return Config(embedder=EmbedderConfig(name="hash"))
 
 
 @pytest.fixture
@@ -37,10 +33,8 @@ def docs(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def kit(tmp_path: Path):
-    k = ragkit.open(tmp_path / "store", hash_config())
-    yield k
-    k.close()
+def kit(hash_kit):
+    return hash_kit
 
 
 def write(path: Path, text: str) -> Path:
