@@ -40,6 +40,14 @@ class ChunkingConfig:
 
 
 @dataclass
+class IngestConfig:
+    # an ingest commits one generation per batch of changed files (peak memory follows the batch, not the
+    # corpus; an interrupted ingest keeps the batches committed); a batch closes at whichever comes first
+    batch_files: int = 1000
+    batch_bytes: int = 64_000_000  # bytes on disk of the batch's files
+
+
+@dataclass
 class RetrievalConfig:
     mode: str = choice("hybrid", "lexical", "dense", "graph", "auto")
     fusion: str = choice("cc", "rrf")
@@ -122,6 +130,7 @@ class Config:
     ocr: OcrConfig = field(default_factory=OcrConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     graph: GraphConfig = field(default_factory=GraphConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

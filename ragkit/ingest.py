@@ -1,21 +1,28 @@
 """Folder → changes (add / update / delete by content hash) → store, atomically and resumably.
 
-The write protocol (``Indexer.write``), each step a phase reported to ``on_phase``:
-1. ``parse``, ``chunk``, ``embed``: read the changed files, chunk them, embed what the embedding cache
-   lacks (each batch cached durably, so a rerun resumes).
+An ingest scans the files (path, content hash and size only), then writes the changed ones in
+batches (``ingest.batch_files`` / ``ingest.batch_bytes``), each batch committed as its own generation
+by the write protocol (``Indexer.commit_batch``), each step a phase reported to ``on_phase``:
+1. ``parse``, ``chunk``, ``embed``: read the batch's files and chunk them (through the executor,
+   :mod:`ragkit.executors`), embed what the embedding cache lacks (each embedding batch cached
+   durably, so a rerun resumes).
 2. ``vectors``: upsert the new chunks' vectors into chroma; ids not yet in the manifest are invisible
    to readers.
-3. ``manifest``: one SQLite transaction swaps documents and chunks and bumps the generation.
+3. ``manifest``: one SQLite transaction swaps the batch's documents and chunks (and, with the first
+   batch, deletes the documents of vanished files) and bumps the generation.
 4. ``delete``: stale collections and vectors out; ``lexical``: the lexical index of the new generation
    is written beside the old one and published by an atomic rename.
-A crash at any point leaves the last committed generation readable; the next write first repairs the
-derived stores (:mod:`ragkit.integrity`, its cheap part) and then completes the work.
+A crash at any point leaves the last committed generation readable (the batches committed before it
+stay); the next write first repairs the derived stores (:mod:`ragkit.integrity`, its cheap part) and
+then does the rest, skipping the files whose content hash is already committed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,7 @@ import numpy as np
 
 from graphs.build import GraphBuilder
 from ragkit.chunking import StructuredChunker, text_hash
+from ragkit.executors.base import Executor, FileTask
 from ragkit.store import Store
 from ragkit.types import Chunk, ConnectorOptions, Document
 
@@ -63,7 +71,10 @@ class Indexer:
         progress: Progress | None = None,
         on_phase: PhaseHook | None = None,
         options: ConnectorOptions | None = None,
+        executor: Executor | None = None,
     ):
+        from ragkit.executors.local import LocalExecutor
+
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
@@ -73,6 +84,9 @@ class Indexer:
         # cache keys are salted with the embedder, so vectors of another model are never reused
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
         self.graph = GraphBuilder(store.config.graph)
+        self.executor: Executor = executor or LocalExecutor(embedder)
+        self.batch_files = max(1, int(store.config.ingest.batch_files))
+        self.batch_bytes = max(1, int(store.config.ingest.batch_bytes))
 
     def vector_key(self, text: str) -> str:
         return text_hash(self.salt + "\x00" + text)
@@ -92,11 +106,12 @@ class Indexer:
         """Index files under ``paths``: add new, update changed, delete vanished, skip unchanged.
 
         ``include``/``exclude`` choose which files are read; a stored document they filter out stays.
-        Only documents whose file is gone from disk are deleted.
+        Only documents whose file is gone from disk are deleted. The changed files are written in
+        batches (``ingest.batch_files`` / ``ingest.batch_bytes``), each committed as its own
+        generation: memory follows the batch, and an interrupted run keeps the batches committed (the
+        next run skips them, their hashes being stored, and does the rest).
         """
-        from connectors.base import ConnectorError, content_hash
         from connectors.folder import iter_files
-        from connectors.registry import load
 
         meta = dict(meta or {})
         report = IndexReport()
@@ -104,7 +119,7 @@ class Indexer:
         known = self.store.doc_hashes()
         known_meta = {d["doc_id"]: d["metadata"] for d in self.store.documents()}
         seen: set[str] = set()
-        work: list[tuple[Path, Path, str, bytes, str]] = []
+        tasks: list[FileTask] = []  # path + digest + size only: files are read again batch by batch
         for root in roots:
             if not root.exists():
                 if any(_under(doc_id, root) for doc_id in known):
@@ -116,55 +131,62 @@ class Indexer:
                     continue
                 seen.add(source)
                 try:
-                    data = path.read_bytes()
+                    digest, size = file_digest(path)
                 except OSError as exc:
                     report.failed.append({"path": source, "error": f"{source}: cannot read: {exc.strerror or exc}"})
                     continue
-                digest = content_hash(data)
                 previous = known.get(source)
                 if previous and previous[0] == digest and _meta_matches(known_meta.get(source, {}), meta):
                     report.unchanged += 1
                     continue
-                work.append((root, path, source, data, digest))
+                tasks.append(FileTask(str(root), source, source, digest, size))
+        del known_meta
         deletes = [
             doc_id for doc_id in known
             if doc_id not in seen and any(_under(doc_id, r) for r in roots) and not os.path.lexists(doc_id)
         ]
-
-        docs: list[tuple[Document, str | None]] = []
-        failures: dict[str, tuple[str | None, str]] = {}
-        if work:
-            self.on_phase("parse")
-        for i, (root, path, source, data, digest) in enumerate(work):
-            self.progress("parse", i, len(work))
-            try:
-                doc = load(path, source, self.options)
-            except ConnectorError as exc:
-                failures[source] = (str(root), str(exc))
-                continue
-            except Exception as exc:  # a connector bug must not abort a folder ingest
-                failures[source] = (str(root), f"{source}: {type(exc).__name__}: {exc}")
-                continue
-            doc.content_hash = digest
-            doc.metadata = {**doc.metadata, **meta}
-            docs.append((doc, str(root)))
-        self.progress("parse", len(work), len(work))
-        for source, (_, error) in failures.items():
-            report.failed.append({"path": source, "error": error})
-        for doc, _ in docs:
-            if doc.doc_id in known:
-                report.updated += 1
-            else:
-                report.added += 1
         report.deleted = len(deletes)
         previously_failed = {f["path"] for f in self.store.failures()}
-        cleared = [p for p in list(seen) + deletes if p in previously_failed and p not in failures]
-        report.chunks = self.write(docs, deletes, failures, cleared)
+        changed = {t.source for t in tasks}
+        # failures cleared with the first commit: files now unchanged or gone (changed ones: per batch)
+        cleared = [p for p in sorted(seen - changed) + deletes if p in previously_failed]
+
+        tally = _Tally(self.progress)
+        batches = list(_batches(tasks, self.batch_files, self.batch_bytes)) or [[]]
+        for batch in batches:
+            docs: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
+            failures: dict[str, tuple[str | None, str]] = {}
+            if batch:
+                self.on_phase("parse")
+            for prepared in self.executor.parse_chunk(batch, self.options, self.chunker):
+                task = prepared.task
+                tally.step("parse", len(tasks))
+                if prepared.document is None:
+                    error = prepared.error or f"{task.source}: could not be parsed"
+                    failures[task.source] = (task.root, error)
+                    report.failed.append({"path": task.source, "error": error})
+                    continue
+                doc = prepared.document
+                doc.content_hash = task.digest
+                doc.metadata = {**doc.metadata, **meta}
+                docs.append((doc, task.root, prepared.chunks, prepared.embed_texts))
+                if doc.doc_id in known:
+                    report.updated += 1
+                else:
+                    report.added += 1
+            cleared += [t.source for t in batch if t.source in previously_failed and t.source not in failures]
+            if batch:
+                self.on_phase("chunk")
+                tally.report("chunk", tally.done["parse"], len(tasks))
+            report.chunks += self.commit_batch(docs, deletes, failures, cleared, tally=tally)
+            deletes, cleared = [], []  # committed with the first batch
+        tally.report("parse", len(tasks), len(tasks))
         return report
 
     def add_documents(self, documents: Sequence[Document], root: str | None = None) -> IndexReport:
         """Index documents built in code (e.g. a BEIR corpus); a doc_id already stored with the same
-        content hash is skipped, with another hash it is replaced."""
+        content hash is skipped, with another hash it is replaced. Committed in batches of
+        ``ingest.batch_files`` documents."""
         known = self.store.doc_hashes()
         report = IndexReport()
         docs = []
@@ -176,8 +198,49 @@ class Indexer:
             report.updated += 1 if previous else 0
             report.added += 0 if previous else 1
             docs.append((doc, root))
-        report.chunks = self.write(docs, [], {}, [])
+        tally = _Tally(self.progress)
+        for start in range(0, len(docs), self.batch_files):
+            report.chunks += self.write(docs[start : start + self.batch_files], [], {}, [], tally=tally, total=len(docs))
         return report
+
+    def rebuild(self) -> int:
+        """Re-chunk and re-embed every stored document with the current settings into a new vector
+        collection, which one manifest commit makes current at the end (a crash keeps the old index).
+
+        Streams in two passes, never holding more than a batch of documents: (1) chunk, embed (into the
+        durable cache) and upsert into the new collection, batch by batch; (2) in ONE manifest
+        transaction, chunk each batch again (deterministic; no embedding) and swap its rows and graph.
+        """
+        store = self.store
+        collection = store.new_collection_name()
+        target = store.vector_collection(collection)
+        ids = [(d["doc_id"], d["root"]) for d in store.documents()]
+        tally = _Tally(self.progress)
+        groups = [ids[i : i + self.batch_files] for i in range(0, len(ids), self.batch_files)]
+        with store.transaction() as db:
+            store.set_meta(db, "dirty", True)
+        for group in groups:
+            docs = [(store.document(doc_id), root) for doc_id, root in group]
+            self.on_phase("chunk")
+            prepared = self._chunk(docs, tally, len(ids))
+            vectors = self._embed(prepared, tally)
+            self.on_phase("vectors")
+            chunk_ids = [c.chunk_id for _, _, chunks, _ in prepared for c in chunks]
+            if chunk_ids:
+                target.upsert(chunk_ids, np.stack([vectors[self.vector_key(t)] for *_, texts in prepared for t in texts]))
+            tally.step("store", len(ids), len(group))
+
+        def swaps() -> Iterator[tuple[list[tuple[Document, str | None, list[Chunk], list[str]]], Any]]:
+            for group in groups:
+                docs = [(store.document(doc_id), root) for doc_id, root in group]
+                upserts = self._keyed(self._chunk(docs, None, len(ids)))
+                yield upserts, self.graph.run([(d, c) for d, _, c, _ in upserts], None)
+
+        self.on_phase("manifest")
+        settings = self.settings() | {"collection": collection}
+        store.commit_stream(swaps(), settings)
+        self.publish()
+        return store.count_chunks()
 
     # -- the commit protocol ------------------------------------------------------------------------
 
@@ -187,44 +250,36 @@ class Indexer:
         deletes: list[str],
         failures: dict[str, tuple[str | None, str]],
         cleared: list[str],
-        collection: str | None = None,
+        tally: _Tally | None = None,
+        total: int | None = None,
     ) -> int:
-        """Chunk, embed, upsert vectors, commit the manifest, publish derived stores. Returns chunks.
-
-        With ``collection`` the vectors go to that (new) collection, which the commit makes current.
-        """
-        store = self.store
-        vectors_out = store.vector_collection(collection) if collection else store.vectors
-        if not docs and not deletes and not failures and not cleared:
-            return 0
-        upserts: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
-        by_hash: dict[str, str] = {}
+        """Chunk documents, then :meth:`commit_batch` them with ``deletes``. Returns chunks written."""
+        tally = tally or _Tally(self.progress)
         if docs:
             self.on_phase("chunk")
-        for i, (doc, root) in enumerate(docs):
-            self.progress("chunk", i, len(docs))
-            chunks = self.chunker.run(doc)
-            texts = [self.chunker.embed_text(c) for c in chunks]
-            hashes = [self.vector_key(t) for t in texts]
-            by_hash.update(zip(hashes, texts))
-            upserts.append((doc, root, chunks, hashes))
-        self.progress("chunk", len(docs), len(docs))
-        graph = self.graph.run([(doc, chunks) for doc, _, chunks, _ in upserts], self.progress)  # before the commit
+        prepared = self._chunk(docs, tally, total if total is not None else len(docs))
+        return self.commit_batch(prepared, deletes, failures, cleared, tally=tally)
+
+    def commit_batch(
+        self,
+        docs: list[tuple[Document, str | None, list[Chunk], list[str]]],
+        deletes: list[str],
+        failures: dict[str, tuple[str | None, str]],
+        cleared: list[str],
+        tally: _Tally | None = None,
+    ) -> int:
+        """Commit one batch of chunked documents (document, root, chunks, embed texts) as one generation:
+        graph, embed, upsert vectors, commit the manifest, publish derived stores. Returns chunks.
+        """
+        store = self.store
+        tally = tally or _Tally(self.progress)
+        if not docs and not deletes and not failures and not cleared:
+            return 0
+        upserts = self._keyed(docs)
+        graph = self.graph.run([(doc, chunks) for doc, _, chunks, _ in upserts], tally.scoped("graph"))  # before the commit
 
         # 1. embed what the cache lacks (each batch cached durably: a rerun resumes)
-        vectors = store.cached_vectors(by_hash)
-        todo = sorted((h for h in by_hash if h not in vectors), key=lambda h: len(by_hash[h]))
-        total = len(todo)
-        if todo:
-            self.on_phase("embed")
-        for start in range(0, total, EMBED_BATCH):
-            self.progress("embed", start, total)
-            part = todo[start : start + EMBED_BATCH]
-            embedded = self.embedder.embed([by_hash[h] for h in part])
-            fresh = dict(zip(part, embedded))
-            store.cache_vectors(fresh)
-            vectors.update(fresh)
-        self.progress("embed", total, total)
+        vectors = self._embed(docs, tally)
 
         # 2. vector store: new ids are invisible until the manifest commits them
         self.on_phase("vectors")
@@ -233,18 +288,56 @@ class Indexer:
         ids = [c.chunk_id for _, _, chunks, _ in upserts for c in chunks]
         if ids:
             matrix = np.stack([vectors[h] for _, _, _, hashes in upserts for h in hashes])
-            self.progress("store", 0, len(ids))
-            vectors_out.upsert(ids, matrix)
+            tally.report("store", tally.done["store"], tally.total["store"] + len(ids))
+            store.vectors.upsert(ids, matrix)
 
-        # 3. manifest: one transaction swaps documents and chunks
+        # 3. manifest: one transaction swaps this batch's documents and chunks
         self.on_phase("manifest")
-        settings = self.settings() | ({"collection": collection} if collection else {})
-        store.commit(upserts, deletes, failures, cleared, settings, graph)
+        store.commit(upserts, deletes, failures, cleared, self.settings(), graph)
 
         # 4. derived stores: stale collections and vectors out, lexical index for the new generation
         self.publish()
-        self.progress("store", len(ids), len(ids))
+        tally.step("store", tally.total["store"], len(ids))
         return len(ids)
+
+    def _chunk(
+        self, docs: Sequence[tuple[Document, str | None]], tally: _Tally | None, total: int
+    ) -> list[tuple[Document, str | None, list[Chunk], list[str]]]:
+        """(document, root, chunks, embed texts) for each document."""
+        out = []
+        for doc, root in docs:
+            chunks = self.chunker.run(doc)
+            out.append((doc, root, chunks, [self.chunker.embed_text(c) for c in chunks]))
+            if tally is not None:
+                tally.step("chunk", total)
+        return out
+
+    def _keyed(
+        self, docs: Sequence[tuple[Document, str | None, list[Chunk], list[str]]]
+    ) -> list[tuple[Document, str | None, list[Chunk], list[str]]]:
+        """Embed texts replaced by their embedding-cache keys (what the manifest stores)."""
+        return [(doc, root, chunks, [self.vector_key(t) for t in texts]) for doc, root, chunks, texts in docs]
+
+    def _embed(
+        self, docs: Sequence[tuple[Document, str | None, list[Chunk], list[str]]], tally: _Tally
+    ) -> dict[str, np.ndarray]:
+        """cache key -> vector for every embed text of ``docs``; what the cache lacks is embedded by the
+        executor, shortest texts first, and cached durably batch by batch (a rerun resumes)."""
+        store = self.store
+        by_hash = {self.vector_key(t): t for _, _, _, texts in docs for t in texts}
+        vectors = store.cached_vectors(by_hash)
+        todo = sorted((h for h in by_hash if h not in vectors), key=lambda h: len(by_hash[h]))
+        if todo:
+            self.on_phase("embed")
+        base, total = tally.done["embed"], tally.total["embed"] + len(todo)
+        for start in range(0, len(todo), EMBED_BATCH):
+            tally.report("embed", base + start, total)
+            part = todo[start : start + EMBED_BATCH]
+            fresh = dict(zip(part, self.executor.embed([by_hash[h] for h in part])))
+            store.cache_vectors(fresh)
+            vectors.update(fresh)
+        tally.step("embed", total, len(todo))
+        return vectors
 
     def publish(self) -> None:
         """Finish a commit: drop stale collections of this store, delete stale vectors, publish the
@@ -271,6 +364,57 @@ class Indexer:
         from ragkit.integrity import repair
 
         return repair(self.store, self.embedder, self.chunker.embed_text, cheap=cheap)
+
+
+class _Tally:
+    """Progress counts that run on across batches: ``done``/``total`` per stage."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.done: dict[str, int] = defaultdict(int)
+        self.total: dict[str, int] = defaultdict(int)
+
+    def report(self, stage: str, done: int, total: int | None) -> None:
+        self.done[stage] = done
+        self.total[stage] = total or 0
+        self.progress(stage, done, total)
+
+    def step(self, stage: str, total: int | None, by: int = 1) -> None:
+        """``by`` more done of ``total`` (the stage's total so far when None)."""
+        self.report(stage, self.done[stage] + by, total if total is not None else self.total[stage])
+
+    def scoped(self, stage: str) -> Progress:
+        """A progress callback for one batch's ``stage`` whose counts add to the earlier batches'."""
+        base_done, base_total = self.done[stage], self.total[stage]
+
+        def update(name: str, done: int, total: int | None) -> None:
+            self.report(name, base_done + done, base_total + (total or 0))
+
+        return update
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """The content hash of a file (as ``connectors.base.content_hash`` of its bytes) and its size,
+    read in blocks so a large file is never held whole."""
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256")
+        size = fh.tell()
+    return digest.hexdigest(), size
+
+
+def _batches(tasks: Sequence[FileTask], max_files: int, max_bytes: int) -> Iterator[list[FileTask]]:
+    """Consecutive runs of ``tasks`` of at most ``max_files`` files and (unless one file is larger)
+    ``max_bytes`` bytes."""
+    batch: list[FileTask] = []
+    size = 0
+    for task in tasks:
+        if batch and (len(batch) >= max_files or size + task.size > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(task)
+        size += task.size
+    if batch:
+        yield batch
 
 
 def _under(doc_id: str, root: Path) -> bool:

@@ -95,11 +95,10 @@ class Kit:
 
     def _rebuild(self, wait: float, on_phase: PhaseHook | None = None) -> None:
         """Re-chunk and re-embed every stored document with the current settings into a new vector
-        collection; the manifest commit switches to it atomically (a crash keeps the old index)."""
+        collection; the manifest commit switches to it atomically (a crash keeps the old index).
+        Streams in batches (``Indexer.rebuild``)."""
         with self.store.writer(wait):
-            docs = [(self.store.document(d["doc_id"]), d["root"]) for d in self.store.documents()]
-            indexer = self._indexer(None, on_phase)
-            indexer.write(docs, [], {}, [], collection=self.store.new_collection_name())
+            self._indexer(None, on_phase).rebuild()  # streams: batch by batch, one commit at the end
             self._services.clear()
 
     def check(self, repair: bool = False, wait: float = 0.0) -> Any:

@@ -303,34 +303,60 @@ class Store:
         """
         now = time.time()
         with self.transaction() as db:
-            stale: set[str] = set()
-            for doc_id in [d.doc_id for d, _, _, _ in upserts] + list(deletes):
-                stale.update(r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,)))
-                db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
-                db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
-                delete_document_graph(db, doc_id)
-            kept: set[str] = set()
-            for doc, root, chunks, hashes in upserts:
-                db.execute(
-                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (doc.doc_id, doc.source, root, doc.format, doc.content_hash, doc.text, blocks_to_json(doc.blocks),
-                     json.dumps(doc.metadata, default=str), json.dumps(doc.labels), len(chunks), now),
-                )
-                db.executemany(
-                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [chunk_to_row(c, h) for c, h in zip(chunks, hashes)],
-                )
-                kept.update(c.chunk_id for c in chunks)
-                write_document_graph(db, doc.doc_id, (graph or {}).get(doc.doc_id))
-            db.executemany("INSERT OR IGNORE INTO pending_deletes VALUES (?)", [(c,) for c in stale - kept])
-            db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in kept])
+            self._swap(db, upserts, deletes, graph, now)
             for path, (root, error) in failures.items():
                 db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (path, root, error, now))
             db.executemany("DELETE FROM failures WHERE path=?", [(p,) for p in cleared_failures])
-            gen = int(self.get_meta("generation", 0)) + 1
-            self.set_meta(db, "generation", gen)
-            for key, value in settings.items():
-                self.set_meta(db, key, value)
+            return self._bump(db, settings)
+
+    def commit_stream(
+        self,
+        batches: Iterable[tuple[list[tuple[Document, str | None, list[Chunk], list[str]]], dict[str, Any] | None]],
+        settings: dict[str, Any],
+    ) -> int:
+        """Swap documents and chunks batch by batch (``(upserts, graph)`` pairs, produced lazily) inside
+        ONE transaction: a rebuild commits everything atomically without holding it all in memory."""
+        now = time.time()
+        with self.transaction() as db:
+            for upserts, graph in batches:
+                self._swap(db, upserts, [], graph, now)
+            return self._bump(db, settings)
+
+    def _swap(
+        self,
+        db: sqlite3.Connection,
+        upserts: list[tuple[Document, str | None, list[Chunk], list[str]]],
+        deletes: Sequence[str],
+        graph: dict[str, Any] | None,
+        now: float,
+    ) -> None:
+        stale: set[str] = set()
+        for doc_id in [d.doc_id for d, _, _, _ in upserts] + list(deletes):
+            stale.update(r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,)))
+            db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+            db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+            delete_document_graph(db, doc_id)
+        kept: set[str] = set()
+        for doc, root, chunks, hashes in upserts:
+            db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (doc.doc_id, doc.source, root, doc.format, doc.content_hash, doc.text, blocks_to_json(doc.blocks),
+                 json.dumps(doc.metadata, default=str), json.dumps(doc.labels), len(chunks), now),
+            )
+            db.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [chunk_to_row(c, h) for c, h in zip(chunks, hashes)],
+            )
+            kept.update(c.chunk_id for c in chunks)
+            write_document_graph(db, doc.doc_id, (graph or {}).get(doc.doc_id))
+        db.executemany("INSERT OR IGNORE INTO pending_deletes VALUES (?)", [(c,) for c in stale - kept])
+        db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in kept])
+
+    def _bump(self, db: sqlite3.Connection, settings: dict[str, Any]) -> int:
+        gen = int(self.get_meta("generation", 0)) + 1
+        self.set_meta(db, "generation", gen)
+        for key, value in settings.items():
+            self.set_meta(db, key, value)
         return gen
 
     def save_lexical(self, force: bool = False) -> None:
