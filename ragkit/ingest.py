@@ -149,7 +149,8 @@ class Indexer:
         previously_failed = {f["path"] for f in self.store.failures()}
         changed = {t.source for t in tasks}
         # failures cleared with the first commit: files now unchanged or gone (changed ones: per batch)
-        cleared = [p for p in sorted(seen - changed) + deletes if p in previously_failed]
+        gone = [p for p in previously_failed - seen if any(_under(p, r) for r in roots) and not os.path.lexists(p)]
+        cleared = [p for p in sorted(seen - changed) + deletes + sorted(gone) if p in previously_failed]
 
         tally = _Tally(self.progress)
         batches = list(_batches(tasks, self.batch_files, self.batch_bytes)) or [[]]
@@ -336,7 +337,7 @@ class Indexer:
             fresh = dict(zip(part, self.executor.embed([by_hash[h] for h in part])))
             store.cache_vectors(fresh)
             vectors.update(fresh)
-        tally.step("embed", total, len(todo))
+        tally.report("embed", base + len(todo), total)
         return vectors
 
     def publish(self) -> None:

@@ -1,5 +1,11 @@
 """kill -9 during an ingest leaves the last committed state readable; the next ingest completes it.
 
+The store commits an ingest in batches of ``BATCH_FILES`` changed files, one generation each, so a kill
+mid-ingest leaves the batches committed before it: each document is in its old or its new state, the
+new ones are the first changed files in scan order, whole batches of them, and the vanished files are
+gone as soon as the first batch committed. Kills at phase starts alternate between the first and the
+second batch.
+
 Each round changes the corpus and runs an index in a subprocess (``tests.harness.index``) that logs the
 moment each write phase starts. Then it is SIGKILLed, either at the start of a named phase (the harness
 kills itself there) or at a random offset into a write phase, measured from that phase's start as read
@@ -31,6 +37,7 @@ from tests.graphs.consistency import assert_graph_exact, check_consistency
 
 WRITE_PHASES = ("vectors", "manifest", "delete", "lexical")
 MIN_KILLS = 24
+BATCH_FILES = 2  # changed files per committed batch (rounds change 2-5 files: one to three batches)
 pytestmark = pytest.mark.slow
 
 
@@ -96,17 +103,27 @@ def _committed(store_path: Path) -> dict[str, str]:
         store.close()
 
 
-def _check_readable(store_path: Path, before: dict[str, str], after: dict[str, str]) -> None:
-    """After a kill: the committed state is the old one or the new one, and every committed chunk is
-    searchable in both indexes (extra uncommitted vectors are invisible to readers)."""
+def _check_readable(store_path: Path, before: dict[str, str], after: dict[str, str]) -> bool:
+    """After a kill: each document is in its previous or its new state, the new ones being whole
+    batches at the head of the changed files (scan order), and every committed chunk is searchable in
+    both indexes (extra uncommitted vectors are invisible to readers). Returns whether some batches of
+    the changed files were committed, not all."""
     store = Store(store_path)
     try:
         state = {d["doc_id"]: d["content_hash"] for d in store.documents()}
-        assert state in (before, after), "committed state is neither the previous nor the new one"
+        for doc_id in set(state) | set(before) | set(after):
+            assert state.get(doc_id) in (before.get(doc_id), after.get(doc_id)), doc_id
+        changed = sorted(p for p in after if before.get(p) != after[p])
+        done = [p for p in changed if state.get(p) == after[p]]
+        assert done == changed[: len(done)], "committed files are not the first batches"
+        assert len(done) % BATCH_FILES == 0 or len(done) == len(changed), "a batch committed in part"
+        if done:
+            assert not (set(before) - set(after)) & set(state), "vanished files outlived the first batch"
         manifest = set(store.all_chunk_ids())
         assert manifest <= store.vectors.ids()
         assert set(store.lexical().ids) == manifest
         assert check_consistency(store.db) == []  # the graph commits with the manifest
+        return 0 < len(done) < len(changed)
     finally:
         store.close()
 
@@ -170,12 +187,15 @@ def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path)
     docs.mkdir()
     store_path = tmp_path / "store"
     log = tmp_path / "phases.log"
-    ragkit.open(store_path, graph_config()).close()
+    config = graph_config()
+    config.ingest.batch_files = BATCH_FILES
+    ragkit.open(store_path, config).close()
     durations = _calibrate(store_path, docs, log, rng)
     assert set(WRITE_PHASES) <= set(durations), durations
     at_start: Counter[str] = Counter()
     landed: Counter[str] = Counter()
     offset_kills = 0
+    partial = 0  # kills that left some batches of the round committed, not all
     round_no = 0
     def more() -> bool:
         return (
@@ -192,9 +212,10 @@ def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path)
         after = _on_disk(docs)
         if round_no % 2:
             phase = PHASES[(round_no // 2) % len(PHASES)]
+            nth = 2 if round_no % 4 == 3 else 1  # the second batch's phase, when the round has one
             log.unlink(missing_ok=True)
-            proc = subprocess.run(_index_cmd(store_path, docs, log, kill_at=phase), env=_env(), cwd=REPO,
-                                  capture_output=True, timeout=300)
+            proc = subprocess.run(_index_cmd(store_path, docs, log, kill_at=f"{phase}:{nth}"), env=_env(),
+                                  cwd=REPO, capture_output=True, timeout=300)
             if proc.returncode == -signal.SIGKILL:
                 at_start[phase] += 1
                 assert _phase_at(log, time.monotonic()) == phase
@@ -204,11 +225,13 @@ def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path)
             if killed:
                 offset_kills += 1
                 landed[where] += 1
-        _check_readable(store_path, before, after)
+        partial += _check_readable(store_path, before, after)
         subprocess.run(_index_cmd(store_path, docs, log), env=_env(), check=True, capture_output=True,
                        timeout=300, cwd=REPO)
         _check_exact(store_path, docs)
-    print(f"kills at phase starts: {dict(at_start)}; offset kills landed in: {dict(landed)}")
+    print(f"kills at phase starts: {dict(at_start)}; offset kills landed in: {dict(landed)}; "
+          f"kills after some batches committed: {partial}")
+    assert partial >= 3  # interrupted ingests kept their committed batches
     assert sum(at_start.values()) + offset_kills >= MIN_KILLS
     assert set(at_start) == set(PHASES)  # every phase was killed at its start
     # kills timed from the start of a write phase land where the writes are, not before them
