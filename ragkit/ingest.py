@@ -117,7 +117,6 @@ class Indexer:
         report = IndexReport()
         roots = [Path(p).expanduser().resolve() for p in paths]
         known = self.store.doc_hashes()
-        known_meta = {d["doc_id"]: d["metadata"] for d in self.store.documents()}
         seen: set[str] = set()
         tasks: list[FileTask] = []  # path + digest + size only: files are read again batch by batch
         for root in roots:
@@ -125,6 +124,7 @@ class Indexer:
                 if any(_under(doc_id, root) for doc_id in known):
                     continue  # the whole root vanished: its documents are deleted below
                 raise FileNotFoundError(f"{root}: no such file or directory")
+            root_name = str(root)  # one string shared by the root's tasks
             for path in iter_files([root], include=include, exclude=exclude, skip_dirs=[self.store.path.resolve()]):
                 source = str(path)
                 if source in seen:
@@ -136,11 +136,10 @@ class Indexer:
                     report.failed.append({"path": source, "error": f"{source}: cannot read: {exc.strerror or exc}"})
                     continue
                 previous = known.get(source)
-                if previous and previous[0] == digest and _meta_matches(known_meta.get(source, {}), meta):
+                if previous and previous[0] == digest and (not meta or _meta_matches(self.store.doc_metadata(source), meta)):
                     report.unchanged += 1
                     continue
-                tasks.append(FileTask(str(root), source, source, digest, size))
-        del known_meta
+                tasks.append(FileTask(root_name, source, source, digest, size))
         deletes = [
             doc_id for doc_id in known
             if doc_id not in seen and any(_under(doc_id, r) for r in roots) and not os.path.lexists(doc_id)

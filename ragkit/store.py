@@ -214,6 +214,11 @@ class Store:
             for r in rows
         ]
 
+    def doc_metadata(self, doc_id: str) -> dict[str, Any]:
+        """One stored document's metadata ({} when it is not stored)."""
+        row = self.db.execute("SELECT metadata FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
     def doc_hashes(self) -> dict[str, tuple[str, str | None]]:
         """doc_id -> (content hash, root)."""
         return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT doc_id, content_hash, root FROM documents")}
