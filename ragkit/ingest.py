@@ -6,8 +6,10 @@ The write protocol (``Indexer.write``), each step a phase reported to ``on_phase
 2. ``vectors``: upsert the new chunks' vectors into chroma; ids not yet in the manifest are invisible
    to readers.
 3. ``manifest``: one SQLite transaction swaps documents and chunks and bumps the generation.
-4. ``delete``: stale collections and vectors out; ``lexical``: the lexical index of the new generation
-   is written beside the old one and published by an atomic rename.
+4. ``delete``: stale collections and vectors out; ``lexical``: a segment of the new chunks and tombstones
+   of the removed ones are written beside the published lexical index and the new generation published
+   by an atomic rename (:mod:`ragkit.stores.generations`); ``merge`` (when the policy asks): segments
+   merged and published again the same way.
 A crash at any point leaves the last committed generation readable; the next write first repairs the
 derived stores (:mod:`ragkit.integrity`, its cheap part) and then completes the work.
 """
@@ -30,7 +32,7 @@ from ragkit.types import Chunk, ConnectorOptions, Document
 Progress = Callable[[str, int, int | None], None]
 PhaseHook = Callable[[str], None]
 EMBED_BATCH = 256
-PHASES = ("parse", "chunk", "embed", "vectors", "manifest", "delete", "lexical")
+PHASES = ("parse", "chunk", "embed", "vectors", "manifest", "delete", "lexical", "merge")
 
 
 @dataclass
@@ -261,7 +263,7 @@ class Indexer:
             with store.transaction() as db:
                 db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in pending])
         self.on_phase("lexical")
-        store.save_lexical()
+        store.save_lexical(on_merge=lambda: self.on_phase("merge"))
         with store.transaction() as db:
             store.set_meta(db, "dirty", False)
 

@@ -10,7 +10,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,6 +23,7 @@ from ragkit.stores import generations
 from ragkit.stores.bm25 import Bm25Index
 from ragkit.stores.chroma import ChromaVectorStore
 from ragkit.stores.lock import StoreLockedError, writer_lock
+from ragkit.stores.segments import SegmentedIndex
 from ragkit.stores.manifest import CHUNK_SELECT, SCHEMA, blocks_from_json, blocks_to_json, chunk_to_row, row_to_chunk
 from ragkit.types import Chunk, Document
 
@@ -47,7 +48,9 @@ class Store:
         self.config = config or Config.load(self.path)
         self._db: sqlite3.Connection | None = None
         self._vectors: ChromaVectorStore | None = None
-        self._lexical: tuple[int, Bm25Index] | None = None
+        self._lexical: tuple[int, SegmentedIndex | Bm25Index] | None = None
+        # what the last commit changed, for an O(changed) lexical publish: (base gen, gen, removed ids, added)
+        self._lexical_delta: tuple[int, int, set[str], list[tuple[str, str]]] | None = None
 
     # -- parts --------------------------------------------------------------------------------------
 
@@ -245,20 +248,26 @@ class Store:
             sql += " WHERE " + " AND ".join(clauses)
         return {r[0] for r in self.db.execute(sql, params)}
 
-    def lexical(self) -> Bm25Index:
-        """The lexical index of the committed generation (rebuilt in memory if the saved one lags)."""
+    def lexical(self) -> SegmentedIndex | Bm25Index:
+        """The lexical index of the committed generation (rebuilt in memory if the saved one lags).
+        Loaded once per generation; segments already open are reused."""
         gen = self.generation
         if self._lexical is not None and self._lexical[0] == gen:
             return self._lexical[1]
-        index = generations.load(self.path / LEXICAL, gen) or self.build_lexical()
+        index = generations.load(self.path / LEXICAL, gen, self._open_segments()) or self.build_lexical()
         self._lexical = (gen, index)
         return index
+
+    def _open_segments(self) -> SegmentedIndex | None:
+        cached = self._lexical[1] if self._lexical is not None else None
+        return cached if isinstance(cached, SegmentedIndex) else None
 
     def lexical_published(self) -> bool:
         """Whether the saved lexical index is the committed generation's."""
         return generations.is_published(self.path / LEXICAL, self.generation)
 
     def build_lexical(self) -> Bm25Index:
+        """A bm25s index of every committed chunk, built in memory (O(N): the reference and the fallback)."""
         ids, texts = [], []
         for cid, text in self.iter_chunk_texts():
             ids.append(cid)
@@ -331,16 +340,38 @@ class Store:
             self.set_meta(db, "generation", gen)
             for key, value in settings.items():
                 self.set_meta(db, key, value)
+        added = [(c.chunk_id, c.text) for _, _, chunks, _ in upserts for c in chunks]
+        self._lexical_delta = (gen - 1, gen, stale, added)
         return gen
 
-    def save_lexical(self, force: bool = False) -> None:
-        """Publish the lexical index of the committed generation (unless it already is, or ``force``)."""
+    def save_lexical(self, force: bool = False, on_merge: Callable[[], None] | None = None) -> None:
+        """Publish the lexical index of the committed generation (unless it already is, or ``force``).
+
+        After a commit made by this Store object the publish is incremental (a segment of the added
+        chunks, tombstones for the removed ones, then the merges the policy asks for, each announced to
+        ``on_merge``); otherwise (after a crash, ``force``, an older format) the index is rebuilt from
+        the manifest as one segment.
+        """
         gen = self.generation
-        if self.lexical_published() and not force:
+        base = self.path / LEXICAL
+        delta, self._lexical_delta = self._lexical_delta, None
+        state = generations.read_state(base)
+        if state is not None and int(state["generation"]) == gen and not force:
             return
-        index = self.build_lexical()
-        generations.publish(self.path / LEXICAL, gen, index)
-        self._lexical = (gen, index)
+        if not force and state is not None and delta is not None and delta[:2] == (int(state["generation"]), gen):
+            current = generations.load(base, int(state["generation"]), self._open_segments())
+            if current is not None:
+                _, _, removed, added = delta
+                index = generations.publish_delta(
+                    base, gen, current, removed, [a[0] for a in added], [a[1] for a in added], on_merge
+                )
+                self._lexical = (gen, index)
+                return
+        ids, texts = [], []
+        for cid, text in self.iter_chunk_texts():
+            ids.append(cid)
+            texts.append(text)
+        self._lexical = (gen, generations.publish_full(base, gen, ids, texts))
 
     def chunk_embed_inputs(self, ids: Sequence[str]) -> dict[str, tuple[str, Chunk]]:
         """chunk id -> (embedding-cache key, chunk) for committed chunks."""
