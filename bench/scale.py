@@ -180,18 +180,177 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None) 
             "hnsw": dict(config.vector_store.hnsw)}
 
 
+def _median(xs: list[float]) -> float:
+    return round(statistics.median(xs), 4) if xs else float("nan")
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return round(float(np.percentile(np.asarray(xs), q)), 4) if xs else float("nan")
+
+
+def disk_sizes(store: Path) -> dict[str, int]:
+    def size(p: Path) -> int:
+        if p.is_file():
+            return p.stat().st_size
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
+
+    manifest = sum(size(store / n) for n in ("manifest.sqlite", "manifest.sqlite-wal", "manifest.sqlite-shm"))
+    return {"manifest": manifest, "vectors": size(store / "vectors"), "lexical": size(store / "lexical")}
+
+
+def commit_costs(store: Path, data: Path, reps: int) -> dict[str, Any]:
+    """Median seconds of ``Kit.index(file)`` adding, updating and deleting one file, with phase times."""
+    import ragkit
+
+    kit = ragkit.open(store)
+    t0 = time.perf_counter()
+    kit.store.save_lexical()  # a store in main's lexical format is converted once here (timed apart)
+    with kit.store.transaction() as db:
+        kit.store.set_meta(db, "dirty", False)
+    prepare = time.perf_counter() - t0
+    sents = sentences(data)
+    rng = np.random.default_rng(7)
+    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"ragkit-scale-file-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    phases: dict[str, list[dict[str, float]]] = {"add": [], "update": [], "delete": []}
+    times: dict[str, list[float]] = {"add": [], "update": [], "delete": []}
+
+    def text() -> str:
+        return "\n\n".join(" ".join(sents[int(i)] for i in rng.integers(0, len(sents), 3)) for _ in range(8))
+
+    for rep in range(reps + 1):  # the first round warms up (models, caches) and is not counted
+        path = folder / f"change-{rep}.txt"
+        for action in ("add", "update", "delete"):
+            if action == "add":
+                path.write_text(text())
+            elif action == "update":
+                path.write_text(path.read_text() + "\n\n" + text())
+            else:
+                path.unlink()
+            marks: list[tuple[str, float]] = []
+            start = time.perf_counter()
+            report = kit.index([path], on_phase=lambda name: marks.append((name, time.perf_counter())))
+            took = time.perf_counter() - start
+            assert report.added + report.updated + report.deleted == 1, report
+            if rep:
+                times[action].append(took)
+                points = [("repair+scan", start)] + marks + [("end", start + took)]
+                phases[action].append({a: b2 - b1 for (a, b1), (_, b2) in zip(points, points[1:])})
+    shutil.rmtree(folder, ignore_errors=True)
+    kit.close()
+    out: dict[str, Any] = {"prepare_s": round(prepare, 3)}
+    for action in times:
+        out[f"{action}_s"] = _median(times[action])
+        out[f"{action}_all_s"] = [round(t, 4) for t in times[action]]
+        keys = sorted({k for p in phases[action] for k in p})
+        out[f"{action}_phases_s"] = {k: _median([p.get(k, 0.0) for p in phases[action]]) for k in keys}
+    return out
+
+
+def query_process(store: Path, data: Path, n: int) -> dict[str, Any]:
+    """Run in a fresh process: cold open, then query latencies per mode and the process's peak RSS."""
+    import resource
+
+    t0 = time.perf_counter()
+    import ragkit
+
+    imported = time.perf_counter()
+    kit = ragkit.open(store)
+    qs = queries(data, n)
+    first = kit.search(qs[0], k=10, mode="lexical")
+    cold = time.perf_counter() - imported
+    assert first, "the lexical query found nothing"
+    out: dict[str, Any] = {"import_s": round(imported - t0, 3), "cold_open_s": round(cold, 3), "chunks": kit.store.count_chunks()}
+    for mode in ("lexical", "dense", "hybrid"):
+        for q in qs[:5]:
+            kit.search(q, k=10, mode=mode)  # warm-up
+        lat = []
+        for q in qs:
+            s = time.perf_counter()
+            kit.search(q, k=10, mode=mode)
+            lat.append(time.perf_counter() - s)
+        out[mode] = {"p50_ms": round(_pct(lat, 50) * 1000, 2), "p95_ms": round(_pct(lat, 95) * 1000, 2), "queries": len(lat)}
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    kit.close()
+    return out
+
+
+def measure(store: Path, data: Path, label: str, reps: int, n_queries: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"store": str(store), "label": label, "code": str(ROOT)}
+    out["commit"] = commit_costs(store, data, reps)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "query", "--store", str(store), "--data", str(data),
+         "--queries", str(n_queries)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False,
+    )
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    out["query"] = json.loads(proc.stdout)
+    out["chunks"] = out["query"]["chunks"]
+    out["disk_bytes"] = disk_sizes(store)
+    return out
+
+
+def plot(results: list[Path], png: Path) -> None:
+    """One panel per cost, store size on a log x axis, one line per code version (label)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(p.read_text()) for p in results]
+    panels = [
+        ("1-file add (s)", lambda r: r["commit"]["add_s"]), ("1-file update (s)", lambda r: r["commit"]["update_s"]),
+        ("1-file delete (s)", lambda r: r["commit"]["delete_s"]), ("hybrid p50 (ms)", lambda r: r["query"]["hybrid"]["p50_ms"]),
+        ("lexical p50 (ms)", lambda r: r["query"]["lexical"]["p50_ms"]), ("query peak RSS (MB)", lambda r: r["query"]["peak_rss_mb"]),
+        ("cold open (s)", lambda r: r["query"]["cold_open_s"]), ("disk (MB)", lambda r: sum(r["disk_bytes"].values()) / 1e6),
+    ]
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    for ax, (title, get) in zip(axes.flat, panels):
+        for label in sorted({r["label"] for r in rows}):
+            pts = sorted((r["chunks"], get(r)) for r in rows if r["label"] == label)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("chunks in the store")
+        ax.grid(True, alpha=0.3)
+    axes.flat[0].legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build")
+    b = sub.add_parser("build", help="bulk-write a store of --size chunks")
     b.add_argument("--size", type=int, required=True)
     b.add_argument("--out", type=Path, required=True)
     b.add_argument("--data", type=Path, default=DATA)
     b.add_argument("--json", type=Path)
     b.add_argument("--hnsw", type=json.loads, default={}, help='HNSW overrides, e.g. {"ef_construction": 64}')
+    m = sub.add_parser("measure", help="commit, query, cold-open, RSS and disk costs of a built store")
+    m.add_argument("--store", type=Path, required=True)
+    m.add_argument("--data", type=Path, default=DATA)
+    m.add_argument("--label", default="after")
+    m.add_argument("--reps", type=int, default=3)
+    m.add_argument("--queries", type=int, default=100)
+    m.add_argument("--json", type=Path)
+    q = sub.add_parser("query", help="(run by measure in a fresh process)")
+    q.add_argument("--store", type=Path, required=True)
+    q.add_argument("--data", type=Path, default=DATA)
+    q.add_argument("--queries", type=int, default=100)
+    p = sub.add_parser("plot", help="plot measure results against store size")
+    p.add_argument("results", type=Path, nargs="+")
+    p.add_argument("--png", type=Path, required=True)
     args = parser.parse_args()
     if args.cmd == "build":
         emit_report(build(args.size, args.out, args.data, args.hnsw), args.json)
+    elif args.cmd == "measure":
+        emit_report(measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
+    elif args.cmd == "query":
+        print(json.dumps(query_process(args.store, args.data, args.queries)))
+    else:
+        plot(args.results, args.png)
     return 0
 
 
