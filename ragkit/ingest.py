@@ -10,8 +10,10 @@ by the write protocol (``Indexer.commit_batch``), each step a phase reported to 
    to readers.
 3. ``manifest``: one SQLite transaction swaps the batch's documents and chunks (and, with the first
    batch, deletes the documents of vanished files) and bumps the generation.
-4. ``delete``: stale collections and vectors out; ``lexical``: the lexical index of the new generation
-   is written beside the old one and published by an atomic rename.
+4. ``delete``: stale collections and vectors out; ``lexical``: a segment of the new chunks and tombstones
+   of the removed ones are written beside the published lexical index and the new generation published
+   by an atomic rename (:mod:`ragkit.stores.generations`); ``merge`` (when the policy asks): segments
+   merged and published again the same way.
 A crash at any point leaves the last committed generation readable (the batches committed before it
 stay); the next write first repairs the derived stores (:mod:`ragkit.integrity`, its cheap part) and
 then does the rest, skipping the files whose content hash is already committed.
@@ -38,7 +40,7 @@ from ragkit.types import Chunk, ConnectorOptions, Document
 Progress = Callable[[str, int, int | None], None]
 PhaseHook = Callable[[str], None]
 EMBED_BATCH = 256
-PHASES = ("parse", "chunk", "embed", "vectors", "manifest", "delete", "lexical")
+PHASES = ("parse", "chunk", "embed", "vectors", "manifest", "delete", "lexical", "merge")
 
 
 @dataclass
@@ -354,7 +356,7 @@ class Indexer:
             with store.transaction() as db:
                 db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in pending])
         self.on_phase("lexical")
-        store.save_lexical()
+        store.save_lexical(on_merge=lambda: self.on_phase("merge"))
         with store.transaction() as db:
             store.set_meta(db, "dirty", False)
 

@@ -10,7 +10,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,6 +23,7 @@ from ragkit.stores import generations
 from ragkit.stores.bm25 import Bm25Index
 from ragkit.stores.chroma import ChromaVectorStore
 from ragkit.stores.lock import StoreLockedError, writer_lock
+from ragkit.stores.segments import SegmentedIndex
 from ragkit.stores.manifest import CHUNK_SELECT, SCHEMA, blocks_from_json, blocks_to_json, chunk_to_row, row_to_chunk
 from ragkit.types import Chunk, Document
 
@@ -47,7 +48,9 @@ class Store:
         self.config = config or Config.load(self.path)
         self._db: sqlite3.Connection | None = None
         self._vectors: ChromaVectorStore | None = None
-        self._lexical: tuple[int, Bm25Index] | None = None
+        self._lexical: tuple[int, SegmentedIndex | Bm25Index] | None = None
+        # what the last commit changed, for an O(changed) lexical publish: (base gen, gen, removed ids, added)
+        self._lexical_delta: tuple[int, int, set[str], list[tuple[str, str]]] | None = None
 
     # -- parts --------------------------------------------------------------------------------------
 
@@ -250,20 +253,26 @@ class Store:
             sql += " WHERE " + " AND ".join(clauses)
         return {r[0] for r in self.db.execute(sql, params)}
 
-    def lexical(self) -> Bm25Index:
-        """The lexical index of the committed generation (rebuilt in memory if the saved one lags)."""
+    def lexical(self) -> SegmentedIndex | Bm25Index:
+        """The lexical index of the committed generation (rebuilt in memory if the saved one lags).
+        Loaded once per generation; segments already open are reused."""
         gen = self.generation
         if self._lexical is not None and self._lexical[0] == gen:
             return self._lexical[1]
-        index = generations.load(self.path / LEXICAL, gen) or self.build_lexical()
+        index = generations.load(self.path / LEXICAL, gen, self._open_segments()) or self.build_lexical()
         self._lexical = (gen, index)
         return index
+
+    def _open_segments(self) -> SegmentedIndex | None:
+        cached = self._lexical[1] if self._lexical is not None else None
+        return cached if isinstance(cached, SegmentedIndex) else None
 
     def lexical_published(self) -> bool:
         """Whether the saved lexical index is the committed generation's."""
         return generations.is_published(self.path / LEXICAL, self.generation)
 
     def build_lexical(self) -> Bm25Index:
+        """A bm25s index of every committed chunk, built in memory (O(N): the reference and the fallback)."""
         ids, texts = [], []
         for cid, text in self.iter_chunk_texts():
             ids.append(cid)
@@ -308,11 +317,14 @@ class Store:
         """
         now = time.time()
         with self.transaction() as db:
-            self._swap(db, upserts, deletes, graph, now)
+            stale = self._swap(db, upserts, deletes, graph, now)
             for path, (root, error) in failures.items():
                 db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (path, root, error, now))
             db.executemany("DELETE FROM failures WHERE path=?", [(p,) for p in cleared_failures])
-            return self._bump(db, settings)
+            gen = self._bump(db, settings)
+        added = [(c.chunk_id, c.text) for _, _, chunks, _ in upserts for c in chunks]
+        self._lexical_delta = (gen - 1, gen, stale, added)
+        return gen
 
     def commit_stream(
         self,
@@ -325,7 +337,9 @@ class Store:
         with self.transaction() as db:
             for upserts, graph in batches:
                 self._swap(db, upserts, [], graph, now)
-            return self._bump(db, settings)
+            gen = self._bump(db, settings)
+        self._lexical_delta = None  # a rebuild publishes the lexical index in full
+        return gen
 
     def _swap(
         self,
@@ -334,7 +348,9 @@ class Store:
         deletes: Sequence[str],
         graph: dict[str, Any] | None,
         now: float,
-    ) -> None:
+    ) -> set[str]:
+        """Replace the chunks of ``upserts``' documents and drop ``deletes``; returns the chunk ids that
+        were there before (the lexical delta's removals)."""
         stale: set[str] = set()
         for doc_id in [d.doc_id for d, _, _, _ in upserts] + list(deletes):
             stale.update(r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,)))
@@ -356,6 +372,7 @@ class Store:
             write_document_graph(db, doc.doc_id, (graph or {}).get(doc.doc_id))
         db.executemany("INSERT OR IGNORE INTO pending_deletes VALUES (?)", [(c,) for c in stale - kept])
         db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in kept])
+        return stale
 
     def _bump(self, db: sqlite3.Connection, settings: dict[str, Any]) -> int:
         gen = int(self.get_meta("generation", 0)) + 1
@@ -364,14 +381,34 @@ class Store:
             self.set_meta(db, key, value)
         return gen
 
-    def save_lexical(self, force: bool = False) -> None:
-        """Publish the lexical index of the committed generation (unless it already is, or ``force``)."""
+    def save_lexical(self, force: bool = False, on_merge: Callable[[], None] | None = None) -> None:
+        """Publish the lexical index of the committed generation (unless it already is, or ``force``).
+
+        After a commit made by this Store object the publish is incremental (a segment of the added
+        chunks, tombstones for the removed ones, then the merges the policy asks for, each announced to
+        ``on_merge``); otherwise (after a crash, ``force``, an older format) the index is rebuilt from
+        the manifest as one segment.
+        """
         gen = self.generation
-        if self.lexical_published() and not force:
+        base = self.path / LEXICAL
+        delta, self._lexical_delta = self._lexical_delta, None
+        state = generations.read_state(base)
+        if state is not None and int(state["generation"]) == gen and not force:
             return
-        index = self.build_lexical()
-        generations.publish(self.path / LEXICAL, gen, index)
-        self._lexical = (gen, index)
+        if not force and state is not None and delta is not None and delta[:2] == (int(state["generation"]), gen):
+            current = generations.load(base, int(state["generation"]), self._open_segments())
+            if current is not None:
+                _, _, removed, added = delta
+                index = generations.publish_delta(
+                    base, gen, current, removed, [a[0] for a in added], [a[1] for a in added], on_merge
+                )
+                self._lexical = (gen, index)
+                return
+        ids, texts = [], []
+        for cid, text in self.iter_chunk_texts():
+            ids.append(cid)
+            texts.append(text)
+        self._lexical = (gen, generations.publish_full(base, gen, ids, texts))
 
     def chunk_embed_inputs(self, ids: Sequence[str]) -> dict[str, tuple[str, Chunk]]:
         """chunk id -> (embedding-cache key, chunk) for committed chunks."""

@@ -161,8 +161,9 @@ def test_lexical_folder_deleted(damaged):
 
 def test_lexical_index_truncated(damaged):
     store, _, expected = damaged
-    current = (store / "lexical" / "CURRENT").read_text().strip()
-    files = sorted(p for p in (store / "lexical" / current).iterdir() if p.is_file() and p.stat().st_size > 16)
+    state = json.loads((store / "lexical" / "CURRENT").read_text())
+    files = sorted(p for s in state["segments"] for p in (store / "lexical" / s["name"]).iterdir()
+                   if p.is_file() and p.stat().st_size > 16)
     for path in files:
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
@@ -179,7 +180,6 @@ def test_lexical_scores_that_differ(damaged):
     """A saved index of the right ids but other texts (e.g. written by a buggy build) is caught by the
     sampled score comparison."""
     from ragkit.stores import generations
-    from ragkit.stores.bm25 import Bm25Index
     from ragkit.store import Store
 
     store, _, expected = damaged
@@ -187,9 +187,7 @@ def test_lexical_scores_that_differ(damaged):
     ids = reader.all_chunk_ids()
     gen = reader.generation
     reader.close()
-    wrong = Bm25Index()
-    wrong.build(ids, ["harbour glacier orchard library"] * len(ids))
-    generations.publish(store / "lexical", gen, wrong)
+    generations.publish_full(store / "lexical", gen, ids, ["harbour glacier orchard library"] * len(ids))
     _assert_repaired(store, expected, {"lexical_scores"})
 
 

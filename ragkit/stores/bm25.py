@@ -1,4 +1,5 @@
-"""The lexical index: BM25 over chunk texts with bm25s (English stopwords, Snowball stemming)."""
+"""BM25 over chunk texts with bm25s (English stopwords, Snowball stemming), built in one go: the reference
+the segmented index (:mod:`ragkit.stores.segments`) is checked against, and its tokenizer."""
 from __future__ import annotations
 
 import json
@@ -77,6 +78,8 @@ class Bm25Index:
         """Top ``k`` (id, score) per query; ``mask`` (0/1 per row) restricts the rows searched."""
         if not self.ids or not texts:
             return [[] for _ in texts]
+        from ragkit.stores.segments import top_k
+
         vocab = self._model.vocab_dict
         out: list[list[tuple[str, float]]] = []
         for tokens in self._tokenize(texts):
@@ -87,8 +90,15 @@ class Bm25Index:
             scores = self._model.get_scores(tokens)
             if mask is not None:
                 scores = scores * mask
-            kk = min(k, len(scores))
-            top = np.argpartition(-scores, kk - 1)[:kk]
-            top = top[np.argsort(-scores[top], kind="stable")]
-            out.append([(self.ids[i], float(scores[i])) for i in top if scores[i] > 0])
+            out.append(top_k(scores, k, self.ids.__getitem__))
         return out
+
+    def scores(self, tokens: Sequence[str]) -> np.ndarray:
+        """bm25s's float32 scores of ``tokens`` over the rows (``ids`` order)."""
+        if not self.ids:
+            return np.zeros(0, dtype=np.float32)
+        vocab = self._model.vocab_dict
+        tokens = [t for t in tokens if t in vocab]
+        if not tokens:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return self._model.get_scores(tokens)

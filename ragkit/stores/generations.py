@@ -1,52 +1,195 @@
-"""The lexical index on disk: one folder per committed generation, published by an atomic rename of
-the ``CURRENT`` pointer, so a reader always loads a whole index of one generation."""
+"""The lexical index on disk: immutable segment folders and tombstone files, and one ``CURRENT`` file (JSON)
+naming the committed generation, its live segments and each one's tombstones. A commit writes its new
+segment and tombstone files beside the old ones and then replaces ``CURRENT`` atomically (``os.replace``),
+so a reader loads a whole index of one generation and a kill -9 at any point leaves the last published
+one intact. Merges write a new segment and publish the same generation again the same way; files no
+``CURRENT`` names any more are removed after each publish.
+
+Layout: ``seg-<seq>-<rand>/`` (see :class:`ragkit.stores.segments.Segment`), ``del-<segment>-<seq>.npy``
+(sorted local rows deleted from that segment), ``CURRENT``.
+"""
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from ragkit.stores.bm25 import Bm25Index
+import numpy as np
+
+from ragkit.stores.segments import Segment, SegmentedIndex
 
 POINTER = "CURRENT"
+FORMAT = 2
+MERGE_FACTOR = 4  # merge the newest segment into the one before while it is at least 1/4 of its size
+SETTINGS = {"name": "bm25s", "k1": 1.2, "b": 0.75, "stopwords": "en", "stem": True}
+
+
+def read_state(base: Path) -> dict[str, Any] | None:
+    """The published state, or None when there is no readable one (none yet, an older format)."""
+    try:
+        state = json.loads((base / POINTER).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("format") != FORMAT or state.get("settings") != SETTINGS:
+        return None
+    return state
 
 
 def current_name(base: Path) -> str | None:
-    """The generation folder ``CURRENT`` names, or None when there is no readable pointer."""
-    try:
-        return (base / POINTER).read_text().strip() or None
-    except OSError:
-        return None
+    """The generation ``CURRENT`` names (as ``gen-N``), or None when there is no readable pointer."""
+    state = read_state(base)
+    return None if state is None else f"gen-{state['generation']}"
 
 
 def is_published(base: Path, generation: int) -> bool:
-    name = f"gen-{generation}"
-    return current_name(base) == name and (base / name).is_dir()
+    state = read_state(base)
+    return state is not None and int(state["generation"]) == generation
 
 
-def load(base: Path, generation: int) -> Bm25Index | None:
-    """The saved index of ``generation``, or None if it is not the published one or can't be read."""
-    if not is_published(base, generation):
-        return None
-    try:
-        return Bm25Index.load(base / f"gen-{generation}")
-    except Exception:  # noqa: BLE001 - a damaged index is rebuilt from the manifest by the caller
-        return None
+def load(base: Path, generation: int, previous: SegmentedIndex | None = None) -> SegmentedIndex | None:
+    """The published index of ``generation``, or None if another is published or it can't be read.
+    Segments and tombstones already open in ``previous`` are reused."""
+    for _ in range(3):  # a writer may remove the files of an older state between our two reads
+        state = read_state(base)
+        if state is None or int(state["generation"]) != generation:
+            return None
+        try:
+            return _open(base, state, previous)
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
 
 
-def publish(base: Path, generation: int, index: Bm25Index) -> None:
-    """Write ``index`` as ``gen-N`` beside the old one, switch ``CURRENT`` atomically, drop the rest."""
+def _open(base: Path, state: dict[str, Any], previous: SegmentedIndex | None) -> SegmentedIndex:
+    reuse: dict[str, Segment] = {}
+    masks: dict[str | None, np.ndarray | None] = {}
+    if previous is not None:
+        for (seg, alive), info in zip(previous.segments, previous.state["segments"]):
+            reuse[seg.name] = seg
+            masks[info["deleted"]] = alive
+    parts = []
+    for info in state["segments"]:
+        seg = reuse.get(info["name"]) or Segment(base / info["name"])
+        deleted = info["deleted"]
+        if deleted is None:
+            alive = None
+        elif deleted in masks and masks[deleted] is not None:
+            alive = masks[deleted]
+        else:
+            alive = np.ones(seg.rows, dtype=bool)
+            alive[np.load(base / deleted)] = False
+        parts.append((seg, alive))
+    return SegmentedIndex(state, parts)
+
+
+def _write_state(base: Path, state: dict[str, Any]) -> None:
+    tmp = base / f".{POINTER}.tmp"
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, base / POINTER)
+
+
+def _collect(base: Path, state: dict[str, Any]) -> None:
+    """Remove every file and folder the published state does not name."""
+    keep = {POINTER} | {s["name"] for s in state["segments"]} | {s["deleted"] for s in state["segments"] if s["deleted"]}
+    for entry in base.iterdir():
+        if entry.name not in keep:
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+
+def _new_segment(base: Path, seq: int, ids: Sequence[str], tokens: Sequence[Sequence[str]]) -> dict[str, Any]:
+    name = f"seg-{seq:010d}-{uuid.uuid4().hex[:6]}"
+    Segment.write(base / name, ids, tokens)
+    total = sum(len(t) for t in tokens)
+    return {"name": name, "rows": len(ids), "deleted": None, "live": len(ids), "live_len": total}
+
+
+def publish_full(base: Path, generation: int, ids: Sequence[str], texts: Sequence[str]) -> SegmentedIndex:
+    """Publish ``generation`` as one segment holding ``ids`` (the manifest's chunks), dropping the rest."""
+    from ragkit.stores.bm25 import Bm25Index
+
     base.mkdir(parents=True, exist_ok=True)
-    name = f"gen-{generation}"
-    target = base / name
-    tmp = base / f".tmp-{name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    index.save(tmp)
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
-    pointer = base / ".CURRENT.tmp"
-    pointer.write_text(name)
-    os.replace(pointer, base / POINTER)
-    for old in base.iterdir():
-        if old.name not in (name, POINTER):
-            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    old = read_state(base)
+    seq = int(old["seq"]) + 1 if old else 1
+    segments = [_new_segment(base, seq, ids, Bm25Index()._tokenize(texts))] if ids else []
+    state = {"format": FORMAT, "generation": generation, "seq": seq, "settings": SETTINGS, "segments": segments}
+    _write_state(base, state)
+    _collect(base, state)
+    return _open(base, state, None)
+
+
+def publish_delta(
+    base: Path, generation: int, current: SegmentedIndex, removed: Iterable[str], added_ids: Sequence[str],
+    added_texts: Sequence[str], on_merge: Callable[[], None] | None = None,
+) -> SegmentedIndex:
+    """Publish ``generation`` = ``current`` minus the chunks ``removed`` plus the chunks added (a new
+    segment): O(changed) work, then the merges the policy asks for (each published the same way)."""
+    from ragkit.stores.bm25 import Bm25Index
+
+    state = json.loads(json.dumps(current.state))
+    seq = int(state["seq"]) + 1
+    # tombstones: the live row of every removed id, newest segment first
+    dead: dict[int, list[int]] = {}
+    for cid in dict.fromkeys(removed):
+        key = cid.encode("utf-8")
+        for s in range(len(current.segments) - 1, -1, -1):
+            seg, alive = current.segments[s]
+            row = seg.row_of(key)
+            if row >= 0 and (alive is None or alive[row]):
+                dead.setdefault(s, []).append(row)
+                break
+    segments = []
+    for s, info in enumerate(state["segments"]):
+        rows = dead.get(s)
+        if rows:
+            seg, alive = current.segments[s]
+            old = np.flatnonzero(~alive) if alive is not None else np.zeros(0, dtype=np.int64)
+            merged = np.union1d(old, np.asarray(rows, dtype=np.int64))
+            info["deleted"] = f"del-{info['name']}-{seq:010d}.npy"
+            np.save(base / info["deleted"], merged)
+            info["live"] = int(info["rows"]) - len(merged)
+            info["live_len"] = int(info["live_len"]) - int(np.asarray(seg.lens)[np.asarray(sorted(set(rows)))].sum())
+        if info["live"] > 0:
+            segments.append(info)
+    if added_ids:
+        segments.append(_new_segment(base, seq, added_ids, Bm25Index()._tokenize(added_texts)))
+    state.update(generation=generation, seq=seq, segments=segments)
+    _write_state(base, state)
+    _collect(base, state)
+    index = _open(base, state, current)
+    while (plan := merge_plan(state["segments"])) is not None:
+        if on_merge is not None:
+            on_merge()
+        index, state = _merge(base, index, state, plan)
+    return index
+
+
+def merge_plan(segments: Sequence[dict[str, Any]]) -> tuple[int, int] | None:
+    """Segments ``[start, end)`` to merge next, or None. A segment with more than half its rows deleted
+    is rewritten; the newest segment merges into the one before while it is at least 1/MERGE_FACTOR of
+    its size (a log-structured policy: each row is copied O(log N) times, so a commit of M chunks costs
+    O(M log N) amortized, and there are O(log N) segments)."""
+    for i, s in enumerate(segments):
+        if s["deleted"] and 2 * int(s["live"]) < int(s["rows"]):
+            return i, i + 1
+    if len(segments) >= 2 and MERGE_FACTOR * int(segments[-1]["live"]) >= int(segments[-2]["live"]):
+        return len(segments) - 2, len(segments)
+    return None
+
+
+def _merge(base: Path, index: SegmentedIndex, state: dict[str, Any], plan: tuple[int, int]
+           ) -> tuple[SegmentedIndex, dict[str, Any]]:
+    start, end = plan
+    seq = int(state["seq"]) + 1
+    name = f"seg-{seq:010d}-{uuid.uuid4().hex[:6]}"
+    Segment.merge(base / name, index.segments[start:end])
+    infos = state["segments"][start:end]
+    merged = {"name": name, "rows": sum(int(s["live"]) for s in infos), "deleted": None,
+              "live": sum(int(s["live"]) for s in infos), "live_len": sum(int(s["live_len"]) for s in infos)}
+    state = dict(state, seq=seq, segments=state["segments"][:start] + [merged] + state["segments"][end:])
+    _write_state(base, state)
+    _collect(base, state)
+    return _open(base, state, index), state

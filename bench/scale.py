@@ -1,0 +1,358 @@
+"""Scale benchmark: what a 1-file commit, a query and a cold open cost in stores of 10k, 100k and 1M chunks.
+
+    nice -n 10 .venv/bin/python bench/scale.py build --size 1000000 --out /tmp/ragkit-scale/s1000000
+    nice -n 10 .venv/bin/python bench/scale.py measure --store /tmp/ragkit-scale/s1000000 --json out.json
+    .venv/bin/python bench/scale.py plot RESULTS.json... --png docs/scale.png
+
+``build`` writes a store of N chunks through the Store APIs in large batches (the bulk path: manifest rows
+committed 20k chunks at a time with ``Store.commit``, vectors upserted into chroma with
+``ChromaVectorStore.upsert``, one lexical build at the end) instead of running ``ragkit index`` over N
+files, which on 2 shared cores would take days. The store is a normal ragkit store afterwards (the
+measures below run the normal code paths on it).
+
+Chunk texts are real: every chunk is two sentences of real text (SciFact abstracts and titles, HotpotQA
+paragraph sentences, from /work/shared/data), picked pseudo-randomly (seeded) from the ~90k distinct
+sentences, so 1M distinct chunks exist with a real vocabulary and real term statistics. Ten chunks make one
+document. Chunk VECTORS are synthesized, not computed: each sentence gets a seeded random unit vector of
+the embedder's dimension and a chunk gets the normalized sum of its two sentences' vectors (chunks sharing
+a sentence are neighbours, as in real data). Embedding 1M texts with MiniLM on this machine would take
+about a day. Query latencies include a real MiniLM query embedding; dense result quality on synthesized
+vectors is meaningless and not reported (quality is measured by ``ragkit eval``, docs/benchmarks.md).
+
+``measure`` times, on the built store, in this process with a warm Kit: committing a 1-file change (add
+a new file, update it, delete it; each through ``Kit.index`` with the file's path, cheap repair included,
+three repetitions, median), query p50/p95 per mode (lexical, dense, hybrid; SciFact claims and HotpotQA
+questions; query embedding included), cold open (a fresh process: open the store and answer one lexical
+query), peak RSS of a query process (a fresh process answering 100 hybrid queries) and disk size per part.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from report import emit_report  # noqa: E402
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+DATA = ROOT.parent / "shared" / "data"
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
+CHUNKS_PER_DOC = 10
+BATCH = 20_000
+CORPUS_ROOT = "/ragkit-scale-corpus"  # doc ids of the bulk documents (no such folder on disk)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def sentences(data: Path) -> list[str]:
+    """Distinct real sentences: SciFact titles and abstract sentences, HotpotQA paragraph sentences."""
+    seen: dict[str, None] = {}
+    with gzip.open(data / "scifact" / "corpus.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for line in fh:
+            doc = json.loads(line)
+            seen.setdefault(doc["title"].strip(), None)
+            for s in _SENTENCE.split(doc["text"]):
+                if len(s.split()) >= 4:
+                    seen.setdefault(s.strip(), None)
+    hotpot = data / "hotpotqa_dev_subset"
+    with open(hotpot / "hotpotqa_dev_ircot500.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            for ctx in json.loads(line)["contexts"]:
+                for s in _SENTENCE.split(ctx["paragraph_text"]):
+                    if len(s.split()) >= 4:
+                        seen.setdefault(" ".join(s.split()), None)
+    with open(hotpot / "hotpotqa_dev_distractor_raw200.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            for _, sents in json.loads(line)["context"]:
+                for s in sents:
+                    if len(s.split()) >= 4:
+                        seen.setdefault(" ".join(s.split()), None)
+    return list(seen)
+
+
+def queries(data: Path, n: int) -> list[str]:
+    """Real questions: HotpotQA questions and SciFact-style claims (the titles' sentences are not used)."""
+    out: list[str] = []
+    with open(data / "hotpotqa_dev_subset" / "hotpotqa_dev_ircot500.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            out.append(json.loads(line)["question_text"])
+    claims = data / "scifact" / "queries.jsonl.gz"
+    if claims.exists():
+        with gzip.open(claims, "rt", encoding="utf-8") as fh:
+            out.extend(json.loads(line)["text"] for line in fh)
+    rng = np.random.default_rng(3)
+    rng.shuffle(out)
+    return out[:n]
+
+
+def sentence_vectors(count: int, dim: int, seed: int = 11) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal((count, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Bulk-write a store of ``size`` chunks (see the module docstring); ``hnsw`` overrides the vector
+    store's HNSW settings (saved in the store's config, so every later reader uses them)."""
+    import ragkit
+    from ragkit.config import Config
+    from ragkit.chunking import chunk_id, text_hash
+    from ragkit.types import Chunk, Document
+
+    if out.exists():
+        shutil.rmtree(out)
+    started = time.perf_counter()
+    sents = sentences(data)
+    log(f"{len(sents)} distinct sentences")
+    config = Config()
+    config.vector_store.hnsw.update(hnsw or {})
+    kit = ragkit.open(out, config)
+    store = kit.store
+    indexer = kit._indexer(None)
+    settings = indexer.settings()
+    chunker = indexer.chunker
+    dim = int(settings["embedder"].get("dim") or 384)
+    svec = sentence_vectors(len(sents), dim)
+    rng = np.random.default_rng(size)
+    n_docs = (size + CHUNKS_PER_DOC - 1) // CHUNKS_PER_DOC
+    done = 0
+    timings = {"manifest": 0.0, "vectors": 0.0, "lexical": 0.0}
+    for start in range(0, n_docs, BATCH // CHUNKS_PER_DOC):
+        upserts = []
+        ids: list[str] = []
+        vecs: list[np.ndarray] = []
+        for j in range(start, min(n_docs, start + BATCH // CHUNKS_PER_DOC)):
+            n = min(CHUNKS_PER_DOC, size - j * CHUNKS_PER_DOC)
+            pairs = rng.integers(0, len(sents), size=(n, 2))
+            texts = [f"{sents[a]} {sents[b]}" for a, b in pairs]
+            doc_id = f"{CORPUS_ROOT}/d{j // 1000:04d}/doc-{j:07d}.txt"
+            text = "\n\n".join(texts)
+            doc = Document(doc_id=doc_id, source=doc_id, text=text, format="text",
+                           content_hash=hashlib.sha256(text.encode()).hexdigest())
+            chunks, hashes, pos = [], [], 0
+            for o, t in enumerate(texts):
+                c = Chunk(chunk_id=chunk_id(doc_id, o, t), doc_id=doc_id, source=doc_id, text=t, ordinal=o,
+                          span=(pos, pos + len(t)), content_hash=doc.content_hash)
+                pos += len(t) + 2
+                chunks.append(c)
+                hashes.append(indexer.vector_key(chunker.embed_text(c)))
+            upserts.append((doc, CORPUS_ROOT, chunks, hashes))
+            ids.extend(c.chunk_id for c in chunks)
+            v = svec[pairs[:, 0]] + svec[pairs[:, 1]]
+            vecs.append(v / np.linalg.norm(v, axis=1, keepdims=True))
+        t0 = time.perf_counter()
+        store.vectors.upsert(ids, np.concatenate(vecs))
+        t1 = time.perf_counter()
+        store.commit(upserts, [], {}, [], settings)
+        t2 = time.perf_counter()
+        timings["vectors"] += t1 - t0
+        timings["manifest"] += t2 - t1
+        done += len(ids)
+        log(f"{done}/{size} chunks ({time.perf_counter() - started:.0f}s)")
+    t0 = time.perf_counter()
+    store.save_lexical()
+    with store.transaction() as db:
+        store.set_meta(db, "dirty", False)
+    timings["lexical"] = time.perf_counter() - t0
+    kit.close()
+    return {"size": size, "store": str(out), "sentences": len(sents), "seconds": round(time.perf_counter() - started, 1),
+            "parts_seconds": {k: round(v, 1) for k, v in timings.items()}, "vectors": "synthesized (see docstring)",
+            "hnsw": dict(config.vector_store.hnsw)}
+
+
+def _median(xs: list[float]) -> float:
+    return round(statistics.median(xs), 4) if xs else float("nan")
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return round(float(np.percentile(np.asarray(xs), q)), 4) if xs else float("nan")
+
+
+def disk_sizes(store: Path) -> dict[str, int]:
+    def size(p: Path) -> int:
+        if p.is_file():
+            return p.stat().st_size
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
+
+    manifest = sum(size(store / n) for n in ("manifest.sqlite", "manifest.sqlite-wal", "manifest.sqlite-shm"))
+    return {"manifest": manifest, "vectors": size(store / "vectors"), "lexical": size(store / "lexical")}
+
+
+def commit_costs(store: Path, data: Path, reps: int) -> dict[str, Any]:
+    """Median seconds of ``Kit.index(file)`` adding, updating and deleting one file, with phase times."""
+    import ragkit
+
+    kit = ragkit.open(store)
+    t0 = time.perf_counter()
+    kit.store.save_lexical()  # a store in main's lexical format is converted once here (timed apart)
+    with kit.store.transaction() as db:
+        kit.store.set_meta(db, "dirty", False)
+    prepare = time.perf_counter() - t0
+    sents = sentences(data)
+    rng = np.random.default_rng(7)
+    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"ragkit-scale-file-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    phases: dict[str, list[dict[str, float]]] = {"add": [], "update": [], "delete": []}
+    times: dict[str, list[float]] = {"add": [], "update": [], "delete": []}
+
+    def text() -> str:
+        return "\n\n".join(" ".join(sents[int(i)] for i in rng.integers(0, len(sents), 3)) for _ in range(8))
+
+    for rep in range(reps + 1):  # the first round warms up (models, caches) and is not counted
+        path = folder / f"change-{rep}.txt"
+        for action in ("add", "update", "delete"):
+            if action == "add":
+                path.write_text(text())
+            elif action == "update":
+                path.write_text(path.read_text() + "\n\n" + text())
+            else:
+                path.unlink()
+            marks: list[tuple[str, float]] = []
+            start = time.perf_counter()
+            report = kit.index([path], on_phase=lambda name: marks.append((name, time.perf_counter())))
+            took = time.perf_counter() - start
+            assert report.added + report.updated + report.deleted == 1, report
+            if rep:
+                times[action].append(took)
+                points = [("repair+scan", start)] + marks + [("end", start + took)]
+                phases[action].append({a: b2 - b1 for (a, b1), (_, b2) in zip(points, points[1:])})
+    shutil.rmtree(folder, ignore_errors=True)
+    kit.close()
+    out: dict[str, Any] = {"prepare_s": round(prepare, 3)}
+    for action in times:
+        out[f"{action}_s"] = _median(times[action])
+        out[f"{action}_all_s"] = [round(t, 4) for t in times[action]]
+        keys = sorted({k for p in phases[action] for k in p})
+        out[f"{action}_phases_s"] = {k: _median([p.get(k, 0.0) for p in phases[action]]) for k in keys}
+    return out
+
+
+def query_process(store: Path, data: Path, n: int) -> dict[str, Any]:
+    """Run in a fresh process: cold open, then query latencies per mode and the process's peak RSS."""
+    import resource
+
+    t0 = time.perf_counter()
+    import ragkit
+
+    imported = time.perf_counter()
+    kit = ragkit.open(store)
+    qs = queries(data, n)
+    first = kit.search(qs[0], k=10, mode="lexical")
+    cold = time.perf_counter() - imported
+    assert first, "the lexical query found nothing"
+    out: dict[str, Any] = {"import_s": round(imported - t0, 3), "cold_open_s": round(cold, 3), "chunks": kit.store.count_chunks()}
+    for mode in ("lexical", "dense", "hybrid"):
+        for q in qs[:5]:
+            kit.search(q, k=10, mode=mode)  # warm-up
+        lat = []
+        for q in qs:
+            s = time.perf_counter()
+            kit.search(q, k=10, mode=mode)
+            lat.append(time.perf_counter() - s)
+        out[mode] = {"p50_ms": round(_pct(lat, 50) * 1000, 2), "p95_ms": round(_pct(lat, 95) * 1000, 2), "queries": len(lat)}
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    kit.close()
+    return out
+
+
+def measure(store: Path, data: Path, label: str, reps: int, n_queries: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"store": str(store), "label": label, "code": str(ROOT)}
+    out["commit"] = commit_costs(store, data, reps)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "query", "--store", str(store), "--data", str(data),
+         "--queries", str(n_queries)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False,
+    )
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    out["query"] = json.loads(proc.stdout)
+    out["chunks"] = out["query"]["chunks"]
+    out["disk_bytes"] = disk_sizes(store)
+    return out
+
+
+def plot(results: list[Path], png: Path) -> None:
+    """One panel per cost, store size on a log x axis, one line per code version (label)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(p.read_text()) for p in results]
+    panels = [
+        ("1-file add (s)", lambda r: r["commit"]["add_s"]), ("1-file update (s)", lambda r: r["commit"]["update_s"]),
+        ("1-file delete (s)", lambda r: r["commit"]["delete_s"]), ("hybrid p50 (ms)", lambda r: r["query"]["hybrid"]["p50_ms"]),
+        ("lexical p50 (ms)", lambda r: r["query"]["lexical"]["p50_ms"]), ("query peak RSS (MB)", lambda r: r["query"]["peak_rss_mb"]),
+        ("cold open (s)", lambda r: r["query"]["cold_open_s"]), ("disk (MB)", lambda r: sum(r["disk_bytes"].values()) / 1e6),
+    ]
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    for ax, (title, get) in zip(axes.flat, panels):
+        for label in sorted({r["label"] for r in rows}):
+            pts = sorted((r["chunks"], get(r)) for r in rows if r["label"] == label)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("chunks in the store")
+        ax.grid(True, alpha=0.3)
+    axes.flat[0].legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="bulk-write a store of --size chunks")
+    b.add_argument("--size", type=int, required=True)
+    b.add_argument("--out", type=Path, required=True)
+    b.add_argument("--data", type=Path, default=DATA)
+    b.add_argument("--json", type=Path)
+    b.add_argument("--hnsw", type=json.loads, default={}, help='HNSW overrides, e.g. {"ef_construction": 64}')
+    m = sub.add_parser("measure", help="commit, query, cold-open, RSS and disk costs of a built store")
+    m.add_argument("--store", type=Path, required=True)
+    m.add_argument("--data", type=Path, default=DATA)
+    m.add_argument("--label", default="after")
+    m.add_argument("--reps", type=int, default=3)
+    m.add_argument("--queries", type=int, default=100)
+    m.add_argument("--json", type=Path)
+    q = sub.add_parser("query", help="(run by measure in a fresh process)")
+    q.add_argument("--store", type=Path, required=True)
+    q.add_argument("--data", type=Path, default=DATA)
+    q.add_argument("--queries", type=int, default=100)
+    p = sub.add_parser("plot", help="plot measure results against store size")
+    p.add_argument("results", type=Path, nargs="+")
+    p.add_argument("--png", type=Path, required=True)
+    args = parser.parse_args()
+    if args.cmd == "build":
+        emit_report(build(args.size, args.out, args.data, args.hnsw), args.json)
+    elif args.cmd == "measure":
+        emit_report(measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
+    elif args.cmd == "query":
+        print(json.dumps(query_process(args.store, args.data, args.queries)))
+    else:
+        plot(args.results, args.png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
