@@ -24,6 +24,9 @@ BLOCKS = frozenset(
 _SPACE = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
+# Characters XML (so lxml's tree) can't hold: C0 controls but tab/newline/CR, and the non-characters
+# U+FFFE/U+FFFF. The HTML parser keeps them from a broken page, and editing the tree then raises.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def collapse(text: str) -> str:
@@ -51,6 +54,7 @@ def _parse(text: str) -> Any:
     except ImportError as e:
         raise ImportError("html needs the package 'lxml' (pip install lxml)", name="lxml") from e
     text = _XML_DECLARATION.sub("", text)  # lxml refuses str input that declares an encoding
+    text = _NOT_XML.sub("", text)
     if not text.strip():
         return None
     return lxml.html.document_fromstring(text)
