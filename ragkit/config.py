@@ -80,6 +80,20 @@ class OcrConfig:
 
 
 @dataclass
+class LimitsConfig:
+    """What one file may bring into an ingest; a file over a limit is reported as failed (0 = no limit)."""
+
+    max_file_mb: float = 200.0  # file size, checked before the file is read
+    max_pages: int = 5000  # pages of a PDF
+    max_chars: int = 20_000_000  # characters of a parsed document
+    max_chunks: int = 50_000  # chunks of one file (table row chunks included)
+    parse_timeout: float = 60.0  # seconds to parse one file in a worker process; then it is killed
+    parse_workers: int = 1  # worker processes that parse files (0: parse in-process, no timeout)
+    worker_memory_mb: int = 4096  # address-space cap of a worker (RLIMIT_AS)
+    worker_max_rss_mb: int = 1024  # a worker above this resident memory after a file is replaced
+
+
+@dataclass
 class VectorStoreConfig:
     name: str = choice("chroma", "chroma-http")  # embedded, or a `chroma run` server
     host: str = "127.0.0.1"
@@ -122,6 +136,7 @@ class Config:
     ocr: OcrConfig = field(default_factory=OcrConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     graph: GraphConfig = field(default_factory=GraphConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

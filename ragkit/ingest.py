@@ -96,7 +96,8 @@ class Indexer:
         """
         from connectors.base import ConnectorError, content_hash
         from connectors.folder import iter_files
-        from connectors.registry import load
+        from connectors.guard import ParseGuard
+        from connectors.limits import read_file
 
         meta = dict(meta or {})
         report = IndexReport()
@@ -104,21 +105,24 @@ class Indexer:
         known = self.store.doc_hashes()
         known_meta = {d["doc_id"]: d["metadata"] for d in self.store.documents()}
         seen: set[str] = set()
+        unreadable: list[str] = []  # folders that could not be listed: reported, their documents kept
         work: list[tuple[Path, Path, str, bytes, str]] = []
         for root in roots:
             if not root.exists():
                 if any(_under(doc_id, root) for doc_id in known):
                     continue  # the whole root vanished: its documents are deleted below
                 raise FileNotFoundError(f"{root}: no such file or directory")
-            for path in iter_files([root], include=include, exclude=exclude, skip_dirs=[self.store.path.resolve()]):
+            for path in iter_files([root], include=include, exclude=exclude, skip_dirs=[self.store.path.resolve()],
+                                   on_error=lambda p, why: unreadable.append(str(p)) or report.failed.append(
+                                       {"path": str(p), "error": f"{p}: {why}"})):
                 source = str(path)
                 if source in seen:
                     continue
                 seen.add(source)
                 try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    report.failed.append({"path": source, "error": f"{source}: cannot read: {exc.strerror or exc}"})
+                    data = read_file(path, self.options)  # size limit checked before reading
+                except ConnectorError as exc:
+                    report.failed.append({"path": source, "error": str(exc)})
                     continue
                 digest = content_hash(data)
                 previous = known.get(source)
@@ -129,16 +133,18 @@ class Indexer:
         deletes = [
             doc_id for doc_id in known
             if doc_id not in seen and any(_under(doc_id, r) for r in roots) and not os.path.lexists(doc_id)
+            and not any(_under(doc_id, Path(u)) for u in unreadable)
         ]
 
         docs: list[tuple[Document, str | None]] = []
         failures: dict[str, tuple[str | None, str]] = {}
         if work:
             self.on_phase("parse")
+        guard = ParseGuard(self.options)  # workers with a per-file timeout; stopped when it is collected
         for i, (root, path, source, data, digest) in enumerate(work):
             self.progress("parse", i, len(work))
             try:
-                doc = load(path, source, self.options)
+                doc = guard.load(path, source)
             except ConnectorError as exc:
                 failures[source] = (str(root), str(exc))
                 continue
@@ -148,18 +154,18 @@ class Indexer:
             doc.content_hash = digest
             doc.metadata = {**doc.metadata, **meta}
             docs.append((doc, str(root)))
+        guard.close()
         self.progress("parse", len(work), len(work))
-        for source, (_, error) in failures.items():
-            report.failed.append({"path": source, "error": error})
-        for doc, _ in docs:
-            if doc.doc_id in known:
-                report.updated += 1
-            else:
-                report.added += 1
         report.deleted = len(deletes)
         previously_failed = {f["path"] for f in self.store.failures()}
         cleared = [p for p in list(seen) + deletes if p in previously_failed and p not in failures]
-        report.chunks = self.write(docs, deletes, failures, cleared)
+        report.chunks = self.write(docs, deletes, failures, cleared)  # adds files over limits.max_chunks to failures
+        for source, (_, error) in failures.items():
+            report.failed.append({"path": source, "error": error})
+        for doc, _ in docs:
+            if doc.doc_id not in failures:
+                report.updated += doc.doc_id in known
+                report.added += doc.doc_id not in known
         return report
 
     def add_documents(self, documents: Sequence[Document], root: str | None = None) -> IndexReport:
@@ -204,6 +210,15 @@ class Indexer:
         for i, (doc, root) in enumerate(docs):
             self.progress("chunk", i, len(docs))
             chunks = self.chunker.run(doc)
+            if self.options.max_chunks and len(chunks) > self.options.max_chunks:  # reported like a parse failure
+                from connectors.limits import LimitExceeded, check_chunks
+
+                try:
+                    check_chunks(doc.doc_id, len(chunks), self.options)
+                except LimitExceeded as exc:
+                    failures[doc.doc_id] = (root, str(exc))
+                    cleared[:] = [p for p in cleared if p != doc.doc_id]
+                    continue
             texts = [self.chunker.embed_text(c) for c in chunks]
             hashes = [self.vector_key(t) for t in texts]
             by_hash.update(zip(hashes, texts))
