@@ -106,6 +106,7 @@ class Indexer:
         known_meta = {d["doc_id"]: d["metadata"] for d in self.store.documents()}
         seen: set[str] = set()
         unreadable: list[str] = []  # folders that could not be listed: reported, their documents kept
+        failures: dict[str, tuple[str | None, str]] = {}  # path -> (root, error), kept in the manifest
         work: list[tuple[Path, Path, str, bytes, str]] = []
         for root in roots:
             if not root.exists():
@@ -122,7 +123,7 @@ class Indexer:
                 try:
                     data = read_file(path, self.options)  # size limit checked before reading
                 except ConnectorError as exc:
-                    report.failed.append({"path": source, "error": str(exc)})
+                    failures[source] = (str(root), str(exc))
                     continue
                 digest = content_hash(data)
                 previous = known.get(source)
@@ -137,7 +138,6 @@ class Indexer:
         ]
 
         docs: list[tuple[Document, str | None]] = []
-        failures: dict[str, tuple[str | None, str]] = {}
         if work:
             self.on_phase("parse")
         guard = ParseGuard(self.options)  # workers with a per-file timeout; stopped when it is collected
