@@ -75,7 +75,11 @@ def run_slice(fmt: str, seconds: int, work: Path, timeout: int, rss_mb: int) -> 
     done = re.findall(r"Done (\d+) runs", text)
     runs = int(done[-1]) if done else max([int(n) for n in re.findall(r"^#(\d+)\s", text, re.M)] or [0])
     result = {"format": fmt, "inputs": runs, "seconds": round(elapsed, 1), "rc": rc, "log": str(log)}
-    new = sorted(set(crashes.iterdir()) - before)
+    found = sorted(set(crashes.iterdir()) - before)
+    slow = [p for p in found if p.name.startswith(f"{fmt}-slow-unit-")]  # slower than 10 s: noted, not a crash
+    new = [p for p in found if p not in slow]
+    if slow:
+        result["slow_inputs"] = [str(p) for p in slow]
     if rc != 0 or new:
         error = re.search(r"=== Uncaught Python exception: ===\n(.*?)(?:\n\n|\Z)", text, re.S)
         tail = error.group(1).strip().splitlines() if error else text.strip().splitlines()[-6:]

@@ -50,6 +50,7 @@ def decode_html(data: bytes, path: str | Path) -> str:
 
 def _parse(text: str) -> Any:
     try:
+        import lxml.etree
         import lxml.html
     except ImportError as e:
         raise ImportError("html needs the package 'lxml' (pip install lxml)", name="lxml") from e
@@ -57,7 +58,10 @@ def _parse(text: str) -> Any:
     text = _NOT_XML.sub("", text)
     if not text.strip():
         return None
-    return lxml.html.document_fromstring(text)
+    try:
+        return lxml.html.document_fromstring(text)
+    except lxml.etree.ParserError:  # "Document is empty": only a doctype, comments or broken tags
+        return None
 
 
 def _is_element(node: Any) -> bool:
@@ -218,7 +222,7 @@ def load(path: Path, source: str) -> Document:
     data = read_bytes(path)
     root = _parse(decode_html(data, path))
     if root is None:
-        raise ConnectorError(path, "empty file")
+        raise ConnectorError(path, "empty file (no HTML element)")
     metadata: dict[str, Any] = {}
     title = root.find(".//title")
     if title is not None and collapse(title.text_content()):
