@@ -15,6 +15,10 @@ class ConnectorError(Exception):
         self.reason = reason
         super().__init__(f"{path}: {reason}")
 
+    def __reduce__(self) -> tuple:
+        # pickled as (path, reason), so it crosses the parse worker's pipe intact
+        return (type(self), (self.path, self.reason))
+
 
 # Office documents in the legacy OLE2 container: .doc/.xls, and password-protected .docx/.xlsx.
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

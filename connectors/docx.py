@@ -1,9 +1,11 @@
 """DOCX connector (python-docx): headings, paragraphs and tables as blocks, in document order."""
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from connectors.base import OLE2_MAGIC, ConnectorError, DocumentBuilder, read_bytes
 from connectors.csv import clean_rows, guess_header_rows, table_text
@@ -19,7 +21,6 @@ def load(path: Path, source: str) -> Document:
     data = read_bytes(path)
     try:
         import docx
-        from docx.table import Table as DocxTable
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise ConnectorError(path, "DOCX support needs python-docx: pip install python-docx") from exc
     if data[:8] == OLE2_MAGIC:
@@ -29,10 +30,28 @@ def load(path: Path, source: str) -> Document:
     except Exception as exc:  # noqa: BLE001 - python-docx raises assorted errors on broken files
         raise ConnectorError(path, f"corrupt or unreadable DOCX ({type(exc).__name__}: {exc})") from exc
 
+    try:
+        builder, n_tables = _blocks(document, source)
+    except Exception as exc:  # noqa: BLE001 - python-docx parses parts lazily: a broken part fails here
+        raise ConnectorError(path, f"corrupt or unreadable DOCX ({type(exc).__name__}: {exc})") from exc
+    if not builder.blocks:
+        raise ConnectorError(path, "no text found in DOCX")
+    metadata: dict[str, object] = {"tables": n_tables}
+    with contextlib.suppress(Exception):  # a broken docProps/core.xml loses the title, not the document
+        title = (document.core_properties.title or "").strip()
+        if title:
+            metadata["title"] = title
+    return builder.build(source=source, data=data, format=FORMAT, metadata=metadata)
+
+
+def _blocks(document: Any, source: str) -> tuple[DocumentBuilder, int]:
+    """Heading, text and table blocks of the document body, in order; and the number of tables."""
+    from docx.table import Table as DocxTable
+
     builder = DocumentBuilder()
     stack: list[tuple[int, str]] = []  # (level, heading text)
     n_tables = 0
-    for item in document.iter_inner_content():
+    for item in document.iter_inner_content():  # type: ignore[attr-defined]
         path_now = [text for _, text in stack]
         if isinstance(item, DocxTable):
             rows = clean_rows(_table_rows(item))
@@ -54,13 +73,7 @@ def load(path: Path, source: str) -> Document:
             stack.pop()
         stack.append((level, text))
         builder.add(text, "heading", heading_path=[t for _, t in stack])
-    if not builder.blocks:
-        raise ConnectorError(path, "no text found in DOCX")
-    metadata = {"tables": n_tables}
-    title = (document.core_properties.title or "").strip()
-    if title:
-        metadata["title"] = title
-    return builder.build(source=source, data=data, format=FORMAT, metadata=metadata)
+    return builder, n_tables
 
 
 def _heading_level(paragraph: object) -> int | None:

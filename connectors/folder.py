@@ -1,12 +1,14 @@
-"""Walking folders for the files to ingest: deterministic order, glob filters, no symlink loops."""
+"""Walking folders for the files to ingest: deterministic order, glob filters, no symlink loops,
+no symlink out of the indexed root, unreadable folders reported."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fnmatch import fnmatch
 from pathlib import Path
 
 SKIPPED_NAMES = frozenset({"__pycache__", "node_modules", ".git"})
+OnError = Callable[[str, str], None]  # (path, reason) of a folder that could not be listed
 
 
 def matches(relpath: str, pattern: str) -> bool:
@@ -34,24 +36,37 @@ def _dir_key(path: str | os.DirEntry[str]) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def _walk(
     directory: str,
     relative: str,
     visited: set[tuple[int, int]],
     include: Sequence[str],
     exclude: Sequence[str],
+    root: str,
+    on_error: OnError | None,
 ) -> Iterator[str]:
-    """Paths (unresolved) of the files under ``directory``, entries in name order, depth first."""
+    """Paths (unresolved) of the files under ``directory``, entries in name order, depth first.
+    ``root`` is the real path of the indexed root: symlinks to anything outside it are not followed."""
     try:
         with os.scandir(directory) as it:
             entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        return  # unreadable or vanished
+    except FileNotFoundError:
+        return  # vanished while walking
+    except OSError as exc:
+        if on_error is not None:
+            on_error(directory, f"cannot read folder: {exc.strerror or exc}")
+        return
     for entry in entries:
         if _hidden(entry.name):
             continue
         rel = f"{relative}{entry.name}"
         try:
+            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), root):
+                continue  # leads out of the indexed root (or loops): not followed
             is_dir = entry.is_dir()
             is_file = not is_dir and entry.is_file()
         except OSError:
@@ -62,7 +77,7 @@ def _walk(
             if key is None or key in visited or excluded:
                 continue
             visited.add(key)
-            yield from _walk(entry.path, rel + "/", visited, include, exclude)
+            yield from _walk(entry.path, rel + "/", visited, include, exclude, root, on_error)
         elif is_file:  # broken symlinks, sockets and fifos are neither
             if include and not any(matches(rel, p) for p in include):
                 continue
@@ -76,13 +91,15 @@ def iter_files(
     include: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
     skip_dirs: Sequence[Path] = (),
+    on_error: OnError | None = None,
 ) -> Iterator[Path]:
     """Resolved absolute paths of the files under ``roots`` (folders or single files), each once.
 
     Hidden names, ``__pycache__``, ``node_modules`` and the folders in ``skip_dirs`` (the store) are
     skipped. ``include``/``exclude`` globs match paths relative to their root (or a file root's name).
-    Folder symlinks are followed, each folder visited once; broken symlinks and unreadable folders
-    are skipped. Files come in name order, folder by folder, roots in the order given.
+    Symlinks are followed only when they stay inside their root (each folder visited once, so loops
+    end); broken symlinks are skipped; a folder that can't be listed is passed to ``on_error(path,
+    reason)`` and skipped. Files come in name order, folder by folder, roots in the order given.
     """
     include, exclude = list(include or ()), list(exclude or ())
     visited = {key for key in (_dir_key(str(d)) for d in skip_dirs) if key is not None}
@@ -96,7 +113,7 @@ def iter_files(
             if key is None or key in visited:
                 continue
             visited.add(key)
-            found: Iterator[str] = _walk(str(root), "", visited, include, exclude)
+            found: Iterator[str] = _walk(str(root), "", visited, include, exclude, os.path.realpath(root), on_error)
         else:
             name = root.name
             keep = (not include or any(matches(name, p) for p in include)) and not any(

@@ -24,6 +24,9 @@ BLOCKS = frozenset(
 _SPACE = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
+# Characters XML (so lxml's tree) can't hold: C0 controls but tab/newline/CR, and the non-characters
+# U+FFFE/U+FFFF. The HTML parser keeps them from a broken page, and editing the tree then raises.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def collapse(text: str) -> str:
@@ -47,13 +50,18 @@ def decode_html(data: bytes, path: str | Path) -> str:
 
 def _parse(text: str) -> Any:
     try:
+        import lxml.etree
         import lxml.html
     except ImportError as e:
         raise ImportError("html needs the package 'lxml' (pip install lxml)", name="lxml") from e
     text = _XML_DECLARATION.sub("", text)  # lxml refuses str input that declares an encoding
+    text = _NOT_XML.sub("", text)
     if not text.strip():
         return None
-    return lxml.html.document_fromstring(text)
+    try:
+        return lxml.html.document_fromstring(text)
+    except lxml.etree.ParserError:  # "Document is empty": only a doctype, comments or broken tags
+        return None
 
 
 def _is_element(node: Any) -> bool:
@@ -214,7 +222,7 @@ def load(path: Path, source: str) -> Document:
     data = read_bytes(path)
     root = _parse(decode_html(data, path))
     if root is None:
-        raise ConnectorError(path, "empty file")
+        raise ConnectorError(path, "empty file (no HTML element)")
     metadata: dict[str, Any] = {}
     title = root.find(".//title")
     if title is not None and collapse(title.text_content()):

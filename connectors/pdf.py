@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import ConnectorError, DocumentBuilder, read_bytes
+from connectors.limits import check_pages
 from connectors.pdf_tables import FoundTable, Word, find_tables, visual_lines
 from ragkit.types import ConnectorOptions, Document, Table
 
@@ -147,6 +148,7 @@ def _convert(
     n_pages = len(pdf)
     if n_pages == 0:
         raise ConnectorError(path, "PDF has no pages")
+    check_pages(path, n_pages, options)
     pages: list[_Page] = []
     errors: dict[int, str] = {}
     for i in range(n_pages):

@@ -159,13 +159,22 @@ class StructuredChunker:
                     back += 1
                 j = back
             i = max(j, i + 1)
-        out = []
+        out: list[tuple[int, int]] = []
         for s, e in spans:
             piece = segment[s:e]
             lead = len(piece) - len(piece.lstrip())
             trail = len(piece.rstrip())
-            if trail > lead:
-                out.append((start + s + lead, start + s + trail))
+            if trail <= lead:
+                continue
+            s, e = start + s + lead, start + s + trail
+            # A piece cut out of a longer text can take more tokens on its own (a subword tokenizer
+            # reads a word cut mid-way as a new word): split it again, tighter, until it fits.
+            # Each split gives shorter pieces, so this ends.
+            n = len(self.token_offsets(text[s:e]))
+            if n > limit and e - s > 1:
+                out.extend(self._split_span(text, s, e, boundaries, max(1, 2 * limit - n)))
+            else:
+                out.append((s, e))
         return out
 
     # -- tables -----------------------------------------------------------------------------------
@@ -198,6 +207,8 @@ class StructuredChunker:
             body_groups += [(i, i + 1) for i in range(len(body)) if (i, i + 1) not in body_groups]
         for lo, hi in body_groups:
             rows = body[lo:hi]
+            if not any(str(cell).strip() for row in (rows or header) for cell in row):
+                continue  # blank rows (or a blank header-only table): nothing to retrieve
             first_row, last_row = table.header_rows + lo, table.header_rows + hi
             if row_spans and rows:
                 span = (row_spans[first_row][0], row_spans[last_row - 1][1])
@@ -223,8 +234,10 @@ class StructuredChunker:
         """The rendered rows as one text within ``limit`` tokens; a single row too wide for it is split
         into column ranges (header repeated), and a column too long even alone into token windows."""
         text = render_table(title, header, rows)
-        if len(self.token_offsets(text)) <= limit or len(rows) != 1:
+        if len(self.token_offsets(text)) <= limit or len(rows) > 1:
             return [(text, None)]
+        if not rows:  # a header-only table too wide for the bound: token windows of its rendering
+            return [(text[s:t], None) for s, t in self._split_span(text, 0, len(text), set(), limit)]
         row = rows[0]
         out: list[tuple[str, tuple[int, int] | None]] = []
         c = 0

@@ -7,6 +7,7 @@ checked on load and on ``set``; a field with fixed choices lists them in its err
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -88,6 +89,20 @@ class OcrConfig:
 
 
 @dataclass
+class LimitsConfig:
+    """What one file may bring into an ingest; a file over a limit is reported as failed (0 = no limit)."""
+
+    max_file_mb: float = 200.0  # file size, checked before the file is read
+    max_pages: int = 5000  # pages of a PDF
+    max_chars: int = 20_000_000  # characters of a parsed document
+    max_chunks: int = 50_000  # chunks of one file (table row chunks included)
+    parse_timeout: float = 60.0  # seconds to parse one file in a worker process; then it is killed
+    parse_workers: int = 1  # worker processes that parse files (0: parse in-process, no timeout)
+    worker_memory_mb: int = 4096  # address-space cap of a worker (RLIMIT_AS)
+    worker_max_rss_mb: int = 1024  # a worker above this resident memory after a file is replaced
+
+
+@dataclass
 class VectorStoreConfig:
     name: str = choice("chroma", "chroma-http")  # embedded, or a `chroma run` server
     host: str = "127.0.0.1"
@@ -131,6 +146,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     graph: GraphConfig = field(default_factory=GraphConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -225,6 +241,8 @@ def _convert(current: Any, value: Any, where: str) -> Any:
         if isinstance(current, (int, float)) and not isinstance(current, bool):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{where} must be a number, got {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{where} must be a finite number, got {value!r}")
             if isinstance(current, int) and isinstance(value, float) and not value.is_integer():
                 raise ValueError(f"{where} must be a whole number, got {value!r}")
             return type(current)(value)
@@ -239,10 +257,13 @@ def _convert(current: Any, value: Any, where: str) -> Any:
             return False
         raise ValueError(f"{where} must be true or false, got {value!r}")
     try:
-        return type(current)(value)
+        converted = type(current)(value)
     except ValueError:
         kind = "a whole number" if isinstance(current, int) else "a number"
         raise ValueError(f"{where} must be {kind}, got {value!r}") from None
+    if isinstance(converted, float) and not math.isfinite(converted):
+        raise ValueError(f"{where} must be a finite number, got {value!r}")
+    return converted
 
 
 def _check_choice(f: Any, value: Any, where: str) -> None:
@@ -289,14 +310,21 @@ def dumps_toml(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_char(ch: str) -> str:
+    """A character of a TOML basic string: control characters (and DEL) as \\uXXXX, others as is."""
+    return f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
+        return '"' + "".join(_TOML_ESCAPES.get(ch) or _toml_char(ch) for ch in value) + '"'
     if isinstance(value, dict):
         inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
         return "{ " + inner + " }"

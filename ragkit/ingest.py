@@ -87,6 +87,7 @@ class Indexer:
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
         self.graph = GraphBuilder(store.config.graph)
         self.executor: Executor = executor or LocalExecutor(embedder)
+        self._owns_executor = executor is None
         self.batch_files = max(1, int(store.config.ingest.batch_files))
         self.batch_bytes = max(1, int(store.config.ingest.batch_bytes))
 
@@ -113,7 +114,9 @@ class Indexer:
         generation: memory follows the batch, and an interrupted run keeps the batches committed (the
         next run skips them, their hashes being stored, and does the rest).
         """
+        from connectors.base import ConnectorError
         from connectors.folder import iter_files
+        from connectors.limits import check_file_size
 
         meta = dict(meta or {})
         report = IndexReport()
@@ -121,21 +124,33 @@ class Indexer:
         known = self.store.doc_hashes()
         seen: set[str] = set()
         tasks: list[FileTask] = []  # path + digest + size only: files are read again batch by batch
+        unreadable: list[str] = []  # folders that could not be listed: reported, their documents kept
+        scan_failures: dict[str, tuple[str | None, str]] = {}  # unreadable or too large: kept in the manifest
+
+        def listing_failed(path: Path, why: str) -> None:
+            unreadable.append(str(path))
+            report.failed.append({"path": str(path), "error": f"{path}: {why}"})
         for root in roots:
             if not root.exists():
                 if any(_under(doc_id, root) for doc_id in known):
                     continue  # the whole root vanished: its documents are deleted below
                 raise FileNotFoundError(f"{root}: no such file or directory")
             root_name = str(root)  # one string shared by the root's tasks
-            for path in iter_files([root], include=include, exclude=exclude, skip_dirs=[self.store.path.resolve()]):
+            for path in iter_files(
+                [root], include=include, exclude=exclude, skip_dirs=[self.store.path.resolve()], on_error=listing_failed
+            ):
                 source = str(path)
                 if source in seen:
                     continue
                 seen.add(source)
                 try:
+                    check_file_size(path, self.options)  # a huge file is never read
                     digest, size = file_digest(path)
+                except ConnectorError as exc:
+                    scan_failures[source] = (root_name, str(exc))
+                    continue
                 except OSError as exc:
-                    report.failed.append({"path": source, "error": f"{source}: cannot read: {exc.strerror or exc}"})
+                    scan_failures[source] = (root_name, f"{source}: cannot read file: {exc.strerror or exc}")
                     continue
                 previous = known.get(source)
                 if previous and previous[0] == digest and (not meta or _meta_matches(self.store.doc_metadata(source), meta)):
@@ -145,43 +160,51 @@ class Indexer:
         deletes = [
             doc_id for doc_id in known
             if doc_id not in seen and any(_under(doc_id, r) for r in roots) and not os.path.lexists(doc_id)
+            and not any(_under(doc_id, Path(u)) for u in unreadable)
         ]
         report.deleted = len(deletes)
         previously_failed = {f["path"] for f in self.store.failures()}
         changed = {t.source for t in tasks}
         # failures cleared with the first commit: files now unchanged or gone (changed ones: per batch)
         gone = [p for p in previously_failed - seen if any(_under(p, r) for r in roots) and not os.path.lexists(p)]
-        cleared = [p for p in sorted(seen - changed) + deletes + sorted(gone) if p in previously_failed]
+        cleared = [
+            p for p in sorted(seen - changed) + deletes + sorted(gone) if p in previously_failed and p not in scan_failures
+        ]
+        report.failed += [{"path": p, "error": error} for p, (_, error) in scan_failures.items()]
 
-        tally = _Tally(self.progress)
-        batches = list(_batches(tasks, self.batch_files, self.batch_bytes)) or [[]]
-        for batch in batches:
-            docs: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
-            failures: dict[str, tuple[str | None, str]] = {}
-            if batch:
-                self.on_phase("parse")
-            for prepared in self.executor.parse_chunk(batch, self.options, self.chunker):
-                task = prepared.task
-                tally.step("parse", len(tasks))
-                if prepared.document is None:
-                    error = prepared.error or f"{task.source}: could not be parsed"
-                    failures[task.source] = (task.root, error)
-                    report.failed.append({"path": task.source, "error": error})
-                    continue
-                doc = prepared.document
-                doc.content_hash = task.digest
-                doc.metadata = {**doc.metadata, **meta}
-                docs.append((doc, task.root, prepared.chunks, prepared.embed_texts))
-                if doc.doc_id in known:
-                    report.updated += 1
-                else:
-                    report.added += 1
-            cleared += [t.source for t in batch if t.source in previously_failed and t.source not in failures]
-            if batch:
-                self.on_phase("chunk")
-                tally.report("chunk", tally.done["parse"], len(tasks))
-            report.chunks += self.commit_batch(docs, deletes, failures, cleared, tally=tally)
-            deletes, cleared = [], []  # committed with the first batch
+        try:
+            tally = _Tally(self.progress)
+            batches = list(_batches(tasks, self.batch_files, self.batch_bytes)) or [[]]
+            for n, batch in enumerate(batches):
+                docs: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
+                failures: dict[str, tuple[str | None, str]] = dict(scan_failures) if n == 0 else {}
+                if batch:
+                    self.on_phase("parse")
+                for prepared in self.executor.parse_chunk(batch, self.options, self.chunker):
+                    task = prepared.task
+                    tally.step("parse", len(tasks))
+                    if prepared.document is None:
+                        error = prepared.error or f"{task.source}: could not be parsed"
+                        failures[task.source] = (task.root, error)
+                        report.failed.append({"path": task.source, "error": error})
+                        continue
+                    doc = prepared.document
+                    doc.content_hash = task.digest
+                    doc.metadata = {**doc.metadata, **meta}
+                    docs.append((doc, task.root, prepared.chunks, prepared.embed_texts))
+                    if doc.doc_id in known:
+                        report.updated += 1
+                    else:
+                        report.added += 1
+                cleared += [t.source for t in batch if t.source in previously_failed and t.source not in failures]
+                if batch:
+                    self.on_phase("chunk")
+                    tally.report("chunk", tally.done["parse"], len(tasks))
+                report.chunks += self.commit_batch(docs, deletes, failures, cleared, tally=tally)
+                deletes, cleared = [], []  # committed with the first batch
+        finally:
+            if self._owns_executor:
+                self.executor.close()  # parse workers stop with the ingest
         tally.report("parse", len(tasks), len(tasks))
         return report
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ class Kit:
         ocr = self.config.ocr
         return ConnectorOptions(
             ocr_engine=ocr.engine, ocr_max_pages=ocr.max_pages, ocr_lang=ocr.lang,
-            image_dir=str((self.path / "images").resolve()),
+            image_dir=str((self.path / "images").resolve()), **asdict(self.config.limits),
         )
 
     def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None) -> Indexer:

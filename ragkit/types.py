@@ -173,7 +173,7 @@ class Answer:
 
 @dataclass
 class ConnectorOptions:
-    """Settings connectors read, taken from the store's config (``[ocr]``) by the indexer.
+    """Settings connectors read, taken from the store's config (``[ocr]``, ``[limits]``) by the indexer.
 
     ocr_engine: "" (the best installed) | rapidocr | tesseract | none; ocr_max_pages: pages OCR'd per
     file at most; ocr_lang: tesseract's language; image_dir: where rendered images of OCR'd pages are
@@ -184,4 +184,13 @@ class ConnectorOptions:
     ocr_max_pages: int = 100
     ocr_lang: str = "eng"
     image_dir: str | None = None
+    # limits (the store's ``[limits]``; 0 = none): see connectors/limits.py and connectors/guard.py
+    max_file_mb: float = 200.0
+    max_pages: int = 5000
+    max_chars: int = 20_000_000
+    max_chunks: int = 50_000
+    parse_timeout: float = 60.0
+    parse_workers: int = 1
+    worker_memory_mb: int = 4096
+    worker_max_rss_mb: int = 1024
 

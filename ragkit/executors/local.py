@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,27 +12,41 @@ from ragkit.executors.base import FileTask, Prepared
 from ragkit.protocols import Embedder
 from ragkit.types import ConnectorOptions, Document
 
+if TYPE_CHECKING:
+    from connectors.guard import ParseGuard
 
-def parse_file(task: FileTask, options: ConnectorOptions) -> Document:
-    """The one place a changed file is parsed (a connector picked by its format); raises
-    ConnectorError (or a connector's bug) for the caller to turn into a failure."""
+
+def parse_file(task: FileTask, options: ConnectorOptions, guard: ParseGuard | None = None) -> Document:
+    """The one place a changed file is parsed (a connector picked by its format), in ``guard``'s worker
+    processes (per-file timeout, memory cap) when given; raises ConnectorError (or a connector's bug)
+    for the caller to turn into a failure."""
+    if guard is not None:
+        return guard.load(task.path, task.source)
     from connectors.registry import load
 
     return load(Path(task.path), task.source, options)
 
 
-def prepare(task: FileTask, options: ConnectorOptions, chunker: StructuredChunker) -> Prepared:
-    """Parse and chunk one file; a bad file gives a Prepared with ``error`` set, never an exception."""
+def prepare(
+    task: FileTask, options: ConnectorOptions, chunker: StructuredChunker, guard: ParseGuard | None = None
+) -> Prepared:
+    """Parse and chunk one file; a bad file (or one over ``limits.max_chunks``) gives a Prepared with
+    ``error`` set, never an exception."""
     from connectors.base import ConnectorError
+    from connectors.limits import check_chunks
 
     try:
-        doc = parse_file(task, options)
+        doc = parse_file(task, options, guard)
     except ConnectorError as exc:
         return Prepared(task, None, error=str(exc))
     except Exception as exc:  # a connector bug must not abort a folder ingest
         return Prepared(task, None, error=f"{task.source}: {type(exc).__name__}: {exc}")
     doc.content_hash = task.digest
     chunks = chunker.run(doc)
+    try:
+        check_chunks(task.source, len(chunks), options)
+    except ConnectorError as exc:
+        return Prepared(task, None, error=str(exc))
     return Prepared(task, doc, chunks, [chunker.embed_text(c) for c in chunks])
 
 
@@ -40,12 +55,17 @@ class LocalExecutor:
 
     def __init__(self, embedder: Embedder):
         self.embedder = embedder
+        self._guard: ParseGuard | None = None
 
     def parse_chunk(
         self, tasks: Sequence[FileTask], options: ConnectorOptions, chunker: StructuredChunker
     ) -> Iterator[Prepared]:
+        if tasks and options.parse_workers > 0 and self._guard is None:
+            from connectors.guard import ParseGuard
+
+            self._guard = ParseGuard(options)  # worker processes, started once and reused across batches
         for task in tasks:
-            yield prepare(task, options, chunker)
+            yield prepare(task, options, chunker, self._guard)
 
     def embed(self, texts: Sequence[str]) -> list[np.ndarray]:
         if not texts:
@@ -53,4 +73,7 @@ class LocalExecutor:
         return list(np.asarray(self.embedder.embed(list(texts)), dtype=np.float32))
 
     def close(self) -> None:
-        """Nothing to release: the embedder belongs to the caller."""
+        """Stop the parse workers (the embedder belongs to the caller)."""
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None

@@ -44,7 +44,9 @@ def parse_markers(text: str) -> list[int]:
 
 def strip_markers(text: str) -> str:
     """``text`` without citation markers, spaces before punctuation tidied."""
-    cleaned = MARKER.sub("", text)
+    cleaned, previous = MARKER.sub("", text), text
+    while cleaned != previous:  # "[1[2]]" leaves "[1]" after one pass
+        cleaned, previous = MARKER.sub("", cleaned), cleaned
     cleaned = re.sub(r"\s+([.,;:!?])", r"\1", cleaned)
     return re.sub(r"[ \t]{2,}", " ", cleaned).strip()
 

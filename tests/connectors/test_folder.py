@@ -113,13 +113,37 @@ def test_symlink_loop_terminates_and_files_come_once(tmp_path: Path) -> None:
     assert files == [(root / "a" / "x.md").resolve(), (root / "b" / "y.md").resolve()]
 
 
-def test_symlinked_folder_is_followed(tmp_path: Path) -> None:
+def test_symlinks_out_of_the_root_are_not_followed(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
-    _tree(outside, ["o.md"])
+    _tree(outside, ["o.md", "deep/p.md"])
     root = tmp_path / "root"
-    _tree(root, ["r.md"])
-    os.symlink(outside, root / "linked")
-    assert list(iter_files([root])) == [(outside / "o.md").resolve(), (root / "r.md").resolve()]
+    _tree(root, ["r.md", "sub/s.md"])
+    os.symlink(outside, root / "linked")  # folder out of the root
+    os.symlink(outside / "o.md", root / "file-link.md")  # file out of the root
+    os.symlink("../../outside/deep", root / "sub" / "relative")  # relative link out of the root
+    os.symlink(root / "sub", root / "inside")  # a link that stays inside is followed (folder seen once)
+    os.symlink(root / "r.md", root / "sub" / "again.md")  # same file twice: once
+    assert list(iter_files([root])) == [(root / "r.md").resolve(), (root / "sub" / "s.md").resolve()]
+    # the folder itself, given as a root, is indexed
+    assert list(iter_files([outside])) == [(outside / "deep" / "p.md").resolve(), (outside / "o.md").resolve()]
+
+
+def test_symlinked_folder_inside_the_root_is_followed(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    _tree(root, ["data/d.md"])
+    os.symlink(root / "data", root / "alias")
+    os.symlink("alias", root / "alias2")  # a chain of links inside the root
+    assert list(iter_files([root])) == [(root / "data" / "d.md").resolve()]
+
+
+def test_self_referencing_and_mutual_symlinks_end(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    _tree(root, ["a.md"])
+    os.symlink(root / "self", root / "self")  # ELOOP
+    os.symlink(root / "m2", root / "m1")
+    os.symlink(root / "m1", root / "m2")
+    os.symlink(root, root / "up")  # the root itself
+    assert list(iter_files([root])) == [(root / "a.md").resolve()]
 
 
 def test_unreadable_folder_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,4 +156,6 @@ def test_unreadable_folder_is_skipped(tmp_path: Path, monkeypatch: pytest.Monkey
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    assert _rel(list(iter_files([tmp_path])), tmp_path) == ["ok.md"]
+    errors: list[tuple[str, str]] = []
+    assert _rel(list(iter_files([tmp_path], on_error=lambda p, why: errors.append((p, why)))), tmp_path) == ["ok.md"]
+    assert errors == [(str(tmp_path / "locked"), "cannot read folder: Permission denied")]

@@ -1,0 +1,250 @@
+"""Parsing in worker processes: a per-file timeout, a memory cap, and a crash that stays in the worker.
+
+A pathological file (a PDF that makes PDFium loop, a zip bomb, a parser segfault) must not hang an
+ingest or grow the indexer's memory. :class:`ParseGuard` sends each file to one of a few long-lived
+worker processes (``spawn``: a fresh interpreter, safe after torch/onnx threads are up in the parent)
+and gets the Document back pickled. A worker is killed and replaced when a file runs past
+``parse_timeout``, when it dies (the file is reported, not the ingest aborted), and after a file that
+left its resident memory above ``worker_max_rss_mb``; ``worker_memory_mb`` caps its address space
+(``RLIMIT_AS``), so a runaway allocation fails inside the worker. Workers are reused across files,
+so the start-up cost (~1 s) is paid once per ingest, not per file.
+
+Hand-written rather than ``concurrent.futures.ProcessPoolExecutor`` or ``multiprocessing.Pool``:
+neither can stop one hung task (a timeout leaves the worker running it), and a dead worker breaks
+the whole executor. ``parse_workers = 0`` parses in-process (no timeout, no isolation).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from connectors.base import ConnectorError
+from ragkit.types import ConnectorOptions, Document
+
+PRELOAD = ("connectors.registry",)  # imported by each worker as it starts, not on its first file
+
+
+class ParseTimeout(ConnectorError):
+    """A file took longer than ``parse_timeout`` to parse; its worker was killed."""
+
+
+class ParserCrashed(ConnectorError):
+    """The worker parsing a file died (a signal, or memory past its limit)."""
+
+
+class WorkerError(Exception):
+    """An exception other than ConnectorError raised by a function run in a worker (:meth:`ParseGuard.call`)."""
+
+    def __init__(self, kind: str, message: str, trace: str):
+        self.kind, self.message, self.trace = kind, message, trace
+        super().__init__(f"{kind}: {message}")
+
+
+def parse_file(path: str, source: str | None, options: ConnectorOptions) -> Document:
+    """What a worker runs for one file: the connector, then the character limit."""
+    from connectors.limits import check_document
+    from connectors.registry import load
+
+    doc = load(Path(path), source, options)
+    check_document(path, doc, options)
+    return doc
+
+
+def _rss_mb() -> float:
+    """This process's resident memory in MB (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _serve(conn: Connection, memory_mb: int) -> None:
+    """A worker's loop: receive ``(function, args)``, send back ``(status, payload, rss_mb)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if memory_mb:
+        import resource
+
+        limit = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    for module in PRELOAD:
+        __import__(module)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        function, args = message
+        try:
+            reply: tuple[str, Any] = ("ok", function(*args))
+        except ConnectorError as exc:
+            reply = ("connector", exc)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
+            reply = ("error", (type(exc).__name__, str(exc)[:2000], traceback.format_exc()[-8000:]))
+        try:
+            conn.send((*reply, _rss_mb()))
+        except Exception as exc:  # noqa: BLE001 - e.g. a result that does not pickle
+            conn.send(("error", (type(exc).__name__, f"cannot send the result back: {exc}", ""), _rss_mb()))
+
+
+class _Worker:
+    """One worker process and its end of the pipe."""
+
+    def __init__(self, context: Any, memory_mb: int):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, memory_mb), daemon=True,
+                                       name="ragkit-parse-worker")
+        self.process.start()
+        child.close()
+
+    def stop(self, kill: bool = False) -> None:
+        if not kill:
+            try:
+                self.conn.send(None)
+            except OSError:
+                kill = True
+            self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+        self.conn.close()
+
+
+def _signal_name(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def _stop_all(workers: list[_Worker]) -> None:
+    for worker in workers:
+        worker.stop(kill=True)
+
+
+class ParseGuard:
+    """Parse files in worker processes under the ``[limits]`` of ``options``; thread-safe.
+
+    ``load(path, source)`` returns the Document or raises ConnectorError (ParseTimeout, ParserCrashed,
+    LimitExceeded are subclasses), never anything else. Workers start on first use; ``close()`` (or
+    leaving a ``with`` block) stops them.
+    """
+
+    def __init__(self, options: ConnectorOptions | None = None, start_method: str = "spawn"):
+        self.options = options or ConnectorOptions()
+        self.start_method = start_method
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _stop_all, self._all)
+        self.replaced = 0  # workers killed and replaced (timeouts, crashes, memory)
+
+    def __enter__(self) -> ParseGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every worker (politely, then by SIGKILL)."""
+        with self._lock:
+            workers, self._all[:] = list(self._all), []
+        for worker in workers:
+            worker.stop()
+        while not self._idle.empty():
+            self._idle.get_nowait()
+
+    # -- parsing ------------------------------------------------------------------------------------
+
+    def load(self, path: str | Path, source: str | None = None) -> Document:
+        """Parse one file (size limit checked first), in a worker unless ``parse_workers`` is 0."""
+        from connectors.limits import check_file_size
+
+        check_file_size(path, self.options)
+        if self.options.parse_workers <= 0:
+            return parse_file(str(path), source, self.options)
+        try:
+            return self.call(parse_file, str(path), source, self.options, path=path)
+        except WorkerError as exc:  # a bug outside the connectors' own error handling
+            raise ConnectorError(path, str(exc)) from exc
+
+    def call(self, function: Callable[..., Any], *args: Any, path: str | Path = "", timeout: float | None = None) -> Any:
+        """``function(*args)`` in a worker: its result, its ConnectorError re-raised, another exception
+        as WorkerError; ParseTimeout/ParserCrashed (naming ``path``) when the worker hangs or dies."""
+        timeout = self.options.parse_timeout if timeout is None else timeout
+        worker = self._checkout()
+        healthy = False
+        try:
+            try:
+                worker.conn.send((function, args))
+                ready = worker.conn.poll(timeout if timeout and timeout > 0 else None)
+            except (OSError, EOFError):
+                ready = True  # the worker is gone: recv below reports how it died
+            if not ready:
+                raise ParseTimeout(
+                    path, f"parsing took longer than {timeout:g} s (limits.parse_timeout); the parser was stopped"
+                )
+            try:
+                status, payload, rss = worker.conn.recv()
+            except (EOFError, OSError):
+                worker.process.join(5)
+                code = worker.process.exitcode
+                memory = self.options.worker_memory_mb
+                raise ParserCrashed(
+                    path, f"the parser process died ({_signal_name(code)}); the file may be malformed"
+                    + (f" or need more than {memory} MB (limits.worker_memory_mb)" if memory else "")
+                ) from None
+            limit = self.options.worker_max_rss_mb
+            healthy = not (limit and rss > limit) and not (status == "error" and payload[0] == "MemoryError")
+            if status == "ok":
+                return payload
+            if status == "connector":
+                raise payload
+            raise WorkerError(*payload)
+        finally:
+            self._checkin(worker, healthy)
+
+    # -- the pool -----------------------------------------------------------------------------------
+
+    def _checkout(self) -> _Worker:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._all) < max(1, self.options.parse_workers):
+                worker = _Worker(multiprocessing.get_context(self.start_method), self.options.worker_memory_mb)
+                self._all.append(worker)
+                return worker
+        return self._idle.get()
+
+    def _checkin(self, worker: _Worker, healthy: bool) -> None:
+        if healthy:
+            self._idle.put(worker)
+            return
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+            self.replaced += 1
+        worker.stop(kill=True)  # the next call starts a fresh one
+
+
+def warm_up(guard: ParseGuard, timeout: float = 60.0) -> float:
+    """Start one worker and wait until it answers; seconds it took (for benchmarks)."""
+    started = time.perf_counter()
+    guard.call(os.getpid, timeout=timeout)
+    return time.perf_counter() - started
