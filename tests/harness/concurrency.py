@@ -127,6 +127,7 @@ def reader(store: Path, out: Path, start: float, seconds: float, seed: int) -> i
         r = rng.randint(max(1, latest - MARKERS_KEPT - 1), latest + 1)
         query = marker_text(r) if rng.random() < 0.7 else f"{rng.choice(PEOPLE)} {rng.choice(WORDS)} {rng.choice(WORDS)}"
         entry: dict[str, Any] = {"op": op, "mode": mode, "query": query, "t": time.time()}
+        t0 = time.perf_counter()
         try:
             if op == "search":
                 hits = kit.search(query, k=5, mode=mode)
@@ -142,6 +143,7 @@ def reader(store: Path, out: Path, start: float, seconds: float, seed: int) -> i
             latest = max(latest, int(kit.store.generation))
         except Exception as exc:  # every error is recorded; the check counts them
             entry.update(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-3000:])
+        entry["seconds"] = time.perf_counter() - t0
         log.write(json.dumps(entry) + "\n")
     kit.close()
     return 0
