@@ -3,8 +3,9 @@
 Each round changes the corpus (round 1: the whole 1,000-file corpus into an empty store; later rounds
 add, edit and delete files of every format), runs ``index`` in a subprocess (``tests.harness.index``,
 which logs the start of each write phase) and SIGKILLs it: at the start of a named phase (the harness
-kills itself there) or at a random moment of the run, drawn uniformly over the length of the previous
-uninterrupted run. The log tells which phase the kill landed in. After each kill, a fresh process checks
+kills itself there) or at a random moment of the run, drawn uniformly over the length of the last run
+that did a whole round's work without a kill (a moment after the run ended kills nothing: the round is
+kept and checked, and the kill is drawn again next round, until 20 runs were killed). The log tells which phase the kill landed in. After each kill, a fresh process checks
 that the committed state is the previous or the new one and readable; then ``index`` runs again to the
 end and a fresh process checks the store exactly:
 
@@ -367,8 +368,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"uninterrupted full ingest: {full_s:.1f} s", file=sys.stderr)
     estimate = full_s
 
-    rounds = []
-    for round_no, plan in enumerate(kill_plans(args.kills, rng), 1):
+    rounds: list[dict[str, Any]] = []
+    plans = kill_plans(args.kills, rng)
+    round_no = 0
+    # until ``kills`` runs were killed (a drawn moment after the run ended kills nothing: that round is
+    # checked and kept, and its plan drawn again), at most twice as many rounds
+    while plans and round_no < 2 * args.kills:
+        round_no += 1
+        plan = plans[0]
         before = _in_child("state", str(store))
         change = {"added": args.files} if round_no == 1 else dict(mutate(docs, rng, round_no, args.change))
         after = on_disk(docs)
@@ -377,7 +384,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         kill = killed_index(store, docs, log, plan)
         readable = _in_child("after-kill", str(store), json.dumps(before), json.dumps(after))
         rerun_s = full_index(store, docs, log)
-        estimate = rerun_s if round_no > 1 else max(rerun_s, 1.0)
+        if kill["killed"]:
+            plans.pop(0)
+        if round_no == 1:  # later rounds change ``change`` files: a guess until a rerun measures one
+            estimate = 15.0 + full_s * args.change / args.files
+        elif readable["state"] == "previous":
+            estimate = rerun_s  # the rerun did the whole round's work: the length to draw moments in
         exact = _in_child("exact", str(store), str(docs))
         rounds.append({"round": round_no, "change": change, "kill": kill, "after_kill": readable,
                        "rerun_s": round(rerun_s, 1), "exact": exact})
