@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeVar
 
 import numpy as np
 
@@ -34,6 +35,8 @@ VECTORS = "vectors"
 LEXICAL = "lexical"
 LOCK = "write.lock"
 LEGACY_COLLECTION = "chunks"  # stores made before collection names carried the store id
+READ_ATTEMPTS = 4  # tries of a consistent read while writers commit (see Store.read_consistent)
+T = TypeVar("T")
 
 
 class StoreMismatchError(RuntimeError):
@@ -48,14 +51,23 @@ class Store:
         self.config = config or Config.load(self.path)
         self._db: sqlite3.Connection | None = None
         self._vectors: ChromaVectorStore | None = None
+        self._vectors_gen: int | None = None  # a generation committed before the vector view was loaded
         self._lexical: tuple[int, SegmentedIndex | Bm25Index] | None = None
         # what the last commit changed, for an O(changed) lexical publish: (base gen, gen, removed ids, added)
         self._lexical_delta: tuple[int, int, set[str], list[tuple[str, str]]] | None = None
+        self._local = threading.local()  # per thread: its read connection and the snapshot it pins
+        self._readers: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
 
     # -- parts --------------------------------------------------------------------------------------
 
     @property
     def db(self) -> sqlite3.Connection:
+        """The manifest connection; inside :meth:`snapshot`, this thread's pinned read snapshot."""
+        pinned = getattr(self._local, "pinned", None)
+        return pinned if pinned is not None else self._main_db()
+
+    def _main_db(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path / MANIFEST, timeout=60, isolation_level=None, check_same_thread=False)
@@ -115,6 +127,11 @@ class Store:
         return ChromaVectorStore(self.path / VECTORS, self.config.vector_store, collection=name)
 
     def close(self) -> None:
+        with self._guard:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
+        self._local = threading.local()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -125,7 +142,7 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
+        db = self._main_db()
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -137,6 +154,83 @@ class Store:
     def writer(self, wait: float = 0.0):  # noqa: ANN201 - a context manager
         """Hold the store's single-writer lock (see :func:`ragkit.stores.lock.writer_lock`)."""
         return writer_lock(self.path / LOCK, wait)
+
+    # -- consistent reads -----------------------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[int]:
+        """Pin one committed generation for this thread and yield it.
+
+        Inside, every manifest read of this thread (``db``, so chunks, filters, the lexical index's
+        generation, graph rows) goes through one SQLite read transaction on a connection of its own:
+        WAL mode serves it the state of one commit, whatever writers commit meanwhile. Re-entrant: an
+        inner snapshot stays on the outer one's generation. Writes (``transaction``) never use it.
+        """
+        if getattr(self._local, "pinned", None) is not None:
+            yield self._local.generation
+            return
+        self._main_db()  # schema and identity exist before a reader looks
+        conn = getattr(self._local, "reader", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path / MANIFEST, timeout=60, isolation_level=None, check_same_thread=False)
+            self._local.reader = conn
+            with self._guard:
+                self._readers.append(conn)
+        conn.execute("BEGIN")
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()  # starts the snapshot
+            self._local.generation = int(json.loads(row[0])) if row else 0
+            self._local.pinned = conn
+            yield self._local.generation
+        finally:
+            self._local.pinned = None
+            conn.execute("COMMIT")
+
+    def read_consistent(self, read: Callable[[int], T], attempts: int = READ_ATTEMPTS) -> T:
+        """``read(generation)`` inside a :meth:`snapshot`, so what it returns comes from one committed
+        generation; retried on the newest generation when a writer moved under it.
+
+        The manifest snapshot makes chunks, texts, lexical index and graph one generation's; dense hits
+        of other generations are dropped where hits are made (ids the snapshot lacks are skipped). Two
+        races are left, both with the vector store, which has no snapshots: the vectors of generation G
+        that the commit of G+1 replaced are deleted after that commit (a reader of G then misses them,
+        or an embedded chroma that cached them fails with "Error finding id"), and a collection a
+        rebuild replaced is dropped. So a read is retried, with a fresh view of the vectors, when it
+        raised a vector-store error or when the committed generation moved before it finished; the
+        last attempt's result (always one generation's) or error stands.
+        """
+        if getattr(self._local, "pinned", None) is not None:  # a caller pinned the generation
+            return read(self._local.generation)
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            with self.snapshot() as gen:
+                self._fresh_vectors(gen)
+                try:
+                    result = read(gen)
+                except Exception as exc:
+                    if last or not (ChromaVectorStore.is_vector_race(exc) or self._latest_generation() != gen):
+                        raise
+                    self._refresh_vectors(gen)
+                    continue
+            if last or self._latest_generation() == gen:
+                return result
+        raise AssertionError("unreachable")
+
+    def _latest_generation(self) -> int:
+        row = self._main_db().execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(json.loads(row[0])) if row else 0
+
+    def _fresh_vectors(self, gen: int) -> None:
+        """An embedded chroma keeps the view of its collection that this process loaded (chroma#3792):
+        another process's writes stay invisible to its HNSW index. Reload it when the generation moved
+        since it was loaded."""
+        if self._vectors_gen != gen:
+            self._refresh_vectors(gen)
+
+    def _refresh_vectors(self, gen: int) -> None:
+        if self._vectors is not None:
+            self._vectors.refresh()
+        self._vectors_gen = gen
 
     # -- meta ---------------------------------------------------------------------------------------
 

@@ -103,6 +103,7 @@ class Hit:
     score: float
     scores: dict[str, float] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)  # e.g. ["lexical", "graph:PPR from 'Marie Curie'"]
+    generation: int | None = None  # the committed store generation the hit was read from
 
     def to_dict(self) -> dict[str, Any]:
         c = self.chunk
@@ -117,6 +118,7 @@ class Hit:
             "text": c.text,
             "metadata": c.metadata,
             "paths": list(self.paths),
+            "generation": self.generation,
         }
 
 

@@ -257,11 +257,20 @@ def ask(
 ) -> Answer:
     """Retrieve for ``question``, generate, cite and verify."""
     gen = generator_for(kit, generator)
-    hits = kit.search(question, k=k or kit.config.retrieval.k, where=where)
-    if hasattr(kit, "graph"):  # the graph's evidence as chunks: both hops of a multi-hop question
-        from ragkit.router import graph_evidence
 
-        hits = graph_evidence(kit, question, hits, where)
+    def retrieve(generation: int | None = None) -> list[Hit]:
+        hits = kit.search(question, k=k or kit.config.retrieval.k, where=where)
+        if hasattr(kit, "graph"):  # the graph's evidence as chunks: both hops of a multi-hop question
+            from ragkit.router import graph_evidence
+
+            hits = graph_evidence(kit, question, hits, where)
+            for hit in hits:
+                hit.generation = generation if generation is not None else hit.generation
+        return hits
+
+    # the hits and the graph's evidence from one committed generation (see Store.read_consistent)
+    store = getattr(kit, "store", None)
+    hits = store.read_consistent(retrieve) if hasattr(store, "read_consistent") else retrieve()
     res = _resources(kit)
     return answer_hits(question, hits, gen, kit.config.generator, res.embed, history=history, on_token=on_token)
 

@@ -91,7 +91,28 @@ class RetrievalService:
         mode: str | None = None,
         where: Mapping[str, Any] | None = None,
     ) -> list[list[Hit]]:
-        """The best ``k`` hits per query (queries embedded and scored as one batch)."""
+        """The best ``k`` hits per query (queries embedded and scored as one batch), all from one committed
+        generation of the store (``Hit.generation``; see ``Store.read_consistent``)."""
+        store = self.kit.store
+        if not hasattr(store, "read_consistent"):
+            return self._search_batch(queries, k, mode, where)
+
+        def read(generation: int) -> list[list[Hit]]:
+            out = self._search_batch(queries, k, mode, where)
+            for hits in out:
+                for hit in hits:
+                    hit.generation = generation
+            return out
+
+        return store.read_consistent(read)
+
+    def _search_batch(
+        self,
+        queries: Sequence[str],
+        k: int | None = None,
+        mode: str | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[list[Hit]]:
         k = k or self.config.k
         reranker = self.reranker
         fetch = max(k, self.kit.config.reranker.depth) if reranker else k

@@ -1,6 +1,7 @@
 """The vector store: chromadb, embedded and persistent by default, or a chroma server over HTTP."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,14 @@ class ChromaVectorStore:
         self.collection_name = collection
         self._client: Any = None
         self._collection: Any = None
+        self._lock = threading.Lock()
 
     @property
     def collection(self) -> Any:
+        with self._lock:
+            return self._open()
+
+    def _open(self) -> Any:
         if self._collection is None:
             enforce_offline()
             import chromadb
@@ -63,6 +69,38 @@ class ChromaVectorStore:
 
     def close(self) -> None:
         self._client, self._collection = None, None
+
+    def refresh(self) -> None:
+        """Forget this process's view of the collection; the next use loads it as stored now.
+
+        chromadb keeps one system per persist path and process (``SharedSystemClient``), and the HNSW
+        index it loaded never sees what another process writes later: queries miss new vectors or fail
+        on deleted ones ("Error finding id"; chroma#3792). A new client on the same path reuses that
+        system, so its cache entry for this path is dropped too (clients already open elsewhere in the
+        process keep the old one). A chroma server needs none of this: its state is shared.
+        """
+        with self._lock:
+            client, self._client, self._collection = self._client, None, None
+            if self.config.name != "chroma":
+                return
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            identifier = getattr(client, "_identifier", None) or str(self.path)
+            systems = getattr(SharedSystemClient, "_identifier_to_system", None)
+            if not isinstance(systems, dict):  # another chromadb layout: the public, process-wide reset
+                SharedSystemClient.clear_system_cache()
+                return
+            with SharedSystemClient._refcount_lock:
+                systems.pop(identifier, None)
+                SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+
+    @staticmethod
+    def is_vector_race(exc: BaseException) -> bool:
+        """Whether ``exc`` is what a query meets when another process changed the vectors under it:
+        a chroma error (an id or collection gone) or ids missing from a stale view."""
+        from chromadb.errors import ChromaError
+
+        return isinstance(exc, (ChromaError, KeyError))
 
     def _max_batch(self) -> int:
         try:

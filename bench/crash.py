@@ -1,0 +1,453 @@
+"""Crash bench: a 1,000-file ingest of every supported format, SIGKILLed at random points.
+
+Each round changes the corpus (round 1: the whole 1,000-file corpus into an empty store; later rounds
+add, edit and delete files of every format), runs ``index`` in a subprocess (``tests.harness.index``,
+which logs the start of each write phase) and SIGKILLs it: at the start of a named phase (the harness
+kills itself there) or at a random moment of the run, drawn uniformly over the length of the last run
+that did a whole round's work without a kill (a moment after the run ended kills nothing: the round is
+kept and checked, and the kill is drawn again next round, until 20 runs were killed). The log tells which phase the kill landed in. After each kill, a fresh process checks
+that the committed state is the previous or the new one and readable; then ``index`` runs again to the
+end and a fresh process checks the store exactly:
+
+- ``ragkit check --json`` (the deep check: every vector against the embedding cache, lexical scores
+  against a fresh index, graph rows against the committed chunks) finds nothing;
+- lost: a file on disk that is neither a committed document (same content hash) nor a reported failure,
+  or a document without its chunks; duplicated: a chunk id twice in chroma or in the BM25 index, or a
+  document twice; orphaned: a vector or BM25 row or graph row whose chunk is not committed, or a
+  document whose file is gone — each must be 0;
+- the graph equals a fresh extraction of the committed documents (nodes, edges, mentions, entities).
+
+At the end the final corpus is indexed without a kill into a fresh store, which must hold the same
+documents, the same chunk ids and the same graph rows. Prints one JSON document; progress on stderr.
+
+    python bench/crash.py [--files 1000] [--kills 20] [--seed 13] [--work DIR]
+
+Uses the hashing embedder (``embedder.name = "hash"``): what is checked is the store machinery, not the
+model, and MiniLM on this 2-core machine would make each of the 40 ingests minutes long; the graph uses
+the model-free ``fast`` recognizer for the same reason.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# every format of connectors.registry.FORMATS, with its share of the corpus
+FORMAT_MIX = {"text": 0.2, "markdown": 0.2, "html": 0.15, "csv": 0.1, "pdf": 0.12, "xlsx": 0.08, "docx": 0.1,
+              "image": 0.05}
+SUFFIX = {"text": ".txt", "markdown": ".md", "html": ".html", "csv": ".csv", "pdf": ".pdf", "xlsx": ".xlsx",
+          "docx": ".docx", "image": ".png"}
+WORDS = ("river harbor engine copper lantern orchard falcon glacier meadow quartz signal tunnel "
+         "violet walnut yarrow zephyr amber beacon cinder delta ember fjord granite heron").split()
+PEOPLE = ("Ada Lovelace", "Marie Curie", "Alan Turing", "Grace Hopper", "Niels Bohr", "Rosalind Franklin")
+PLACES = ("Paris", "London", "Vienna", "Geneva", "Boston", "Kyoto")
+
+
+# -- the corpus ---------------------------------------------------------------------------------------
+
+def _sentence(rng: random.Random, tag: str) -> str:
+    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14)))
+    return f"{rng.choice(PEOPLE)} visited {rng.choice(PLACES)} to study the {words} ({tag})."
+
+
+def _paragraphs(rng: random.Random, tag: str, n: int) -> list[str]:
+    return [" ".join(_sentence(rng, tag) for _ in range(rng.randint(2, 4))) for _ in range(n)]
+
+
+def write_file(path: Path, fmt: str, rng: random.Random, tag: str) -> None:
+    """Write one small document of ``fmt`` whose text carries ``tag`` (so each version differs)."""
+    from tests.fixtures_docs import make_csv, make_docx, make_text_pdf, make_text_png, make_xlsx
+
+    if fmt == "text":
+        path.write_text("\n\n".join(_paragraphs(rng, tag, rng.randint(1, 6))), encoding="utf-8")
+    elif fmt == "markdown":
+        parts = []
+        for i in range(rng.randint(1, 3)):
+            parts.append(f"# Section {i} {tag}\n\n" + "\n\n".join(_paragraphs(rng, tag, rng.randint(1, 3))))
+        path.write_text("\n\n".join(parts), encoding="utf-8")
+    elif fmt == "html":
+        body = "".join(f"<h2>Part {i} {tag}</h2><p>{p}</p>" for i, p in enumerate(_paragraphs(rng, tag, rng.randint(1, 4))))
+        path.write_text(f"<!doctype html><html><head><title>{tag}</title></head><body>{body}</body></html>", encoding="utf-8")
+    elif fmt == "csv":
+        rows = [["name", "city", "value", "tag"]]
+        rows += [[rng.choice(PEOPLE), rng.choice(PLACES), str(rng.randint(1, 9999)), tag] for _ in range(rng.randint(3, 30))]
+        make_csv(path, rows)
+    elif fmt == "xlsx":
+        rows: list[list[object]] = [["name", "city", "value", "tag"]]
+        rows += [[rng.choice(PEOPLE), rng.choice(PLACES), rng.randint(1, 9999), tag] for _ in range(rng.randint(3, 20))]
+        make_xlsx(path, {"Sheet1": rows})
+    elif fmt == "docx":
+        items: list[tuple[str, object]] = [("h1", f"Report {tag}")]
+        items += [("p", p) for p in _paragraphs(rng, tag, rng.randint(1, 4))]
+        if rng.random() < 0.3:
+            items.append(("table", [["city", "value"], [rng.choice(PLACES), str(rng.randint(1, 99))]]))
+        make_docx(path, items)
+    elif fmt == "pdf":
+        make_text_pdf(path, [_paragraphs(rng, tag, rng.randint(1, 3)) for _ in range(rng.randint(1, 2))])
+    elif fmt == "image":
+        make_text_png(path, [f"{rng.choice(PEOPLE)} in {rng.choice(PLACES)}", f"note {tag}"], size=28)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+
+
+def make_corpus(folder: Path, n: int, rng: random.Random) -> None:
+    """``n`` files in ``folder``, formats in the proportions of ``FORMAT_MIX`` (each format at least once)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    formats = [f for f, share in FORMAT_MIX.items() for _ in range(max(1, round(share * n)))]
+    rng.shuffle(formats)
+    for i, fmt in enumerate(formats[:n]):
+        write_file(folder / f"f{i:05d}{SUFFIX[fmt]}", fmt, rng, f"v0-{i}")
+
+
+def mutate(folder: Path, rng: random.Random, round_no: int, size: int) -> Counter[str]:
+    """Edit, add and delete about ``size`` files in all (every format among the new ones)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    done: Counter[str] = Counter()
+    fmt_of = {v: k for k, v in SUFFIX.items()}
+    for path in rng.sample(files, min(len(files), size // 2)):
+        write_file(path, fmt_of[path.suffix], rng, f"v{round_no}-{path.stem}")
+        done["edited"] += 1
+    for path in rng.sample([p for p in files if p.exists()], min(len(files), size // 4)):
+        path.unlink()
+        done["deleted"] += 1
+    formats = list(FORMAT_MIX)
+    for i in range(size - size // 2 - size // 4):
+        fmt = formats[i % len(formats)]
+        write_file(folder / f"r{round_no:02d}_{i:03d}{SUFFIX[fmt]}", fmt, rng, f"v{round_no}-new{i}")
+        done["added"] += 1
+    return done
+
+
+def on_disk(folder: Path) -> dict[str, str]:
+    return {str(p.resolve()): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
+
+
+# -- checks (run in a fresh process: an embedded chroma caches its state per process) -------------------
+
+def committed_state(store_path: Path) -> dict[str, str]:
+    from ragkit.store import Store
+
+    store = Store(store_path)
+    try:
+        return {d["doc_id"]: d["content_hash"] for d in store.documents()}
+    finally:
+        store.close()
+
+
+def check_after_kill(store_path: Path, before: dict[str, str], after: dict[str, str]) -> dict[str, Any]:
+    """The committed state is the previous or the new one, and every committed chunk is searchable."""
+    from graphs.store import check_consistency
+    from ragkit.store import Store
+
+    store = Store(store_path)
+    try:
+        state = {d["doc_id"]: d["content_hash"] for d in store.documents()}
+        manifest = set(store.all_chunk_ids())
+        vectors = store.vectors.ids()
+        lexical = store.lexical().ids
+        problems = []
+        if state not in (before, after):
+            problems.append("committed state is neither the previous nor the new one")
+        if not manifest <= vectors:
+            problems.append(f"{len(manifest - vectors)} committed chunks without a vector")
+        if set(lexical) != manifest or len(lexical) != len(set(lexical)):
+            problems.append("lexical index differs from the committed chunks")
+        graph = check_consistency(store.db)
+        if graph:
+            problems.append(f"graph: {graph}")
+        return {"state": "new" if state == after else "previous", "problems": problems}
+    finally:
+        store.close()
+
+
+def graph_rows(db: Any) -> dict[str, Counter]:
+    return {
+        "nodes": Counter(db.execute("SELECT node_id, doc_id, kind, name FROM graph_nodes").fetchall()),
+        "edges": Counter(db.execute("SELECT src, dst, kind, predicate, chunk_id, doc_id FROM graph_edges").fetchall()),
+        "mentions": Counter(db.execute("SELECT chunk_id, entity_id, doc_id FROM graph_mentions").fetchall()),
+        "entities": Counter(r[0] for r in db.execute("SELECT entity_id FROM graph_entities")),
+    }
+
+
+def expected_graph(store: Any) -> dict[str, Counter]:
+    """The graph rows a fresh extraction of the committed documents and chunks gives."""
+    from graphs.build import GraphBuilder
+
+    items = [(store.document(d["doc_id"]), store.doc_chunks(d["doc_id"])) for d in store.documents()]
+    extractions = GraphBuilder(store.config.graph).run(items) or {}
+    out: dict[str, Counter] = {"nodes": Counter(), "edges": Counter(), "mentions": Counter(), "entities": Counter()}
+    for doc_id, ex in extractions.items():
+        out["nodes"].update((n.node_id, doc_id, n.kind, n.name) for n in ex.nodes)
+        out["edges"].update((e.src, e.dst, e.kind, e.predicate, e.chunk_id, doc_id) for e in ex.edges)
+        out["mentions"].update({(m.chunk_id, m.key, doc_id) for m in ex.mentions})
+    out["entities"] = Counter({k for _, k, _ in out["mentions"]})
+    return out
+
+
+def check_exact(store_path: Path, docs: Path) -> dict[str, Any]:
+    """Counts of lost, duplicated and orphaned items across manifest, chroma, BM25 and graph (all 0 when
+    the store is exact), with the deep ``ragkit check`` report."""
+    from graphs.store import check_consistency
+    from ragkit.store import Store
+
+    disk = on_disk(docs)
+    store = Store(store_path)
+    try:
+        db = store.db
+        documents = {d["doc_id"]: d for d in store.documents()}
+        failed = {f["path"] for f in store.failures()}
+        manifest = store.all_chunk_ids()
+        manifest_set = set(manifest)
+        got = store.vectors.collection.get(include=[])
+        vector_ids = list(got["ids"])
+        lexical_ids = list(store.lexical().ids)
+        per_doc = Counter(r[0] for r in db.execute("SELECT doc_id FROM chunks"))
+        graph_problems = check_consistency(db)
+        actual_graph = graph_rows(db)
+        wanted_graph = expected_graph(store)
+        graph_diff = {part: sum(((actual_graph[part] - wanted_graph[part]) + (wanted_graph[part] - actual_graph[part])).values())
+                      for part in wanted_graph}
+        counts = {
+            "lost_files": sum(1 for p, h in disk.items() if documents.get(p, {}).get("content_hash") != h and p not in failed),
+            "lost_chunks": sum(1 for d, doc in documents.items() if per_doc.get(d, 0) != doc["chunks"])
+            + len(manifest_set - set(vector_ids)) + len(manifest_set - set(lexical_ids)),
+            "duplicated": (len(vector_ids) - len(set(vector_ids))) + (len(lexical_ids) - len(set(lexical_ids)))
+            + (len(manifest) - len(manifest_set)),
+            "orphaned_vectors": len(set(vector_ids) - manifest_set),
+            "orphaned_lexical": len(set(lexical_ids) - manifest_set),
+            "orphaned_documents": sum(1 for d in documents if d not in disk),
+            "graph_inconsistent": len(graph_problems),
+            "graph_rows_differ": sum(graph_diff.values()),
+            "pending_deletes": db.execute("SELECT COUNT(*) FROM pending_deletes").fetchone()[0],
+        }
+        flags = {"lexical_published": store.lexical_published(), "dirty": store.get_meta("dirty")}
+        sizes = {"files": len(disk), "documents": len(documents), "failed": len(failed), "chunks": len(manifest),
+                 "vectors": len(vector_ids), "graph_nodes": sum(actual_graph["nodes"].values()),
+                 "graph_edges": sum(actual_graph["edges"].values()), "mentions": sum(actual_graph["mentions"].values()),
+                 "formats": dict(Counter(d["format"] for d in documents.values()))}
+    finally:
+        store.close()
+    proc = subprocess.run([sys.executable, "-m", "ragkit.cli.main", "check", "--store", str(store_path), "--json"],
+                          env=_env(), capture_output=True, text=True, timeout=1800, cwd=REPO)
+    deep = json.loads(proc.stdout) if proc.stdout.strip() else {"ok": False, "problems": [proc.stderr[-2000:]]}
+    ok = (all(v == 0 for v in counts.values()) and flags == {"lexical_published": True, "dirty": False}
+          and proc.returncode == 0 and deep.get("ok") is True and not deep.get("problems"))
+    return {"ok": ok, "counts": counts, "flags": flags, "sizes": sizes,
+            "deep_check": {"ok": deep.get("ok"), "problems": deep.get("problems"), "checked": deep.get("checked")}}
+
+
+def fingerprint(store_path: Path) -> dict[str, Any]:
+    """Documents, chunk ids and graph rows of a store, for comparing two stores of the same folder."""
+    from ragkit.store import Store
+
+    store = Store(store_path)
+    try:
+        rows = graph_rows(store.db)
+        return {
+            "documents": {d["doc_id"]: d["content_hash"] for d in store.documents()},
+            "chunks": sorted(store.all_chunk_ids()),
+            "graph": {part: sorted(json.dumps(row) for row in c.elements()) for part, c in rows.items()},
+        }
+    finally:
+        store.close()
+
+
+# -- driving the ingests ---------------------------------------------------------------------------------
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
+
+
+def _index_cmd(store: Path, docs: Path, log: Path, kill_at: str = "") -> list[str]:
+    cmd = [sys.executable, "-m", "tests.harness.index", str(store), str(docs), "--log", str(log)]
+    return cmd + (["--kill-at", kill_at] if kill_at else [])
+
+
+def _read_log(log: Path) -> list[tuple[str, float]]:
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text().splitlines():
+        name, _, stamp = line.partition(" ")
+        if stamp:
+            out.append((name, float(stamp)))
+    return out
+
+
+def _phase_at(log: Path, moment: float) -> str:
+    current = "start"  # before the first phase: opening the store, the cheap repair, walking the folder
+    for name, stamp in _read_log(log):
+        if stamp <= moment:
+            current = name
+    return current
+
+
+def _in_child(what: str, *args: str) -> Any:
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", what, *args], env=_env(),
+                          capture_output=True, text=True, timeout=3600, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {proc.stderr[-3000:]}")
+    return json.loads(proc.stdout)
+
+
+def full_index(store: Path, docs: Path, log: Path) -> float:
+    """Index without a kill; returns the wall seconds of the subprocess."""
+    log.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    proc = subprocess.run(_index_cmd(store, docs, log), env=_env(), capture_output=True, text=True, timeout=3600, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"index failed: {proc.stderr[-3000:]}")
+    return time.monotonic() - t0
+
+
+def killed_index(store: Path, docs: Path, log: Path, plan: tuple[str, Any]) -> dict[str, Any]:
+    """Run an index and SIGKILL it as ``plan`` says: ("phase", NAME) or ("offset", SECONDS from spawn)."""
+    log.unlink(missing_ok=True)
+    kind, value = plan
+    t0 = time.monotonic()
+    if kind == "phase":
+        proc = subprocess.run(_index_cmd(store, docs, log, kill_at=value), env=_env(), capture_output=True,
+                              timeout=3600, cwd=REPO)
+        killed = proc.returncode == -signal.SIGKILL
+        return {"plan": f"at start of {value}", "killed": killed,
+                "landed": _phase_at(log, time.monotonic()) if killed else "done", "after_s": time.monotonic() - t0}
+    popen = subprocess.Popen(_index_cmd(store, docs, log), env=_env(), cwd=REPO,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while popen.poll() is None and time.monotonic() < t0 + value:
+        time.sleep(0.002)
+    moment = time.monotonic()
+    popen.send_signal(signal.SIGKILL)
+    popen.wait(60)
+    killed = popen.returncode == -signal.SIGKILL
+    return {"plan": f"{value:.2f} s after spawn", "killed": killed,
+            "landed": _phase_at(log, moment) if killed else "done", "after_s": moment - t0}
+
+
+def kill_plans(n: int, rng: random.Random) -> list[tuple[str, Any]]:
+    """One kill at the start of each write-protocol phase, the rest at random moments (drawn later)."""
+    from ragkit.ingest import PHASES
+
+    plans: list[tuple[str, Any]] = [("phase", p) for p in PHASES][:n]
+    plans += [("offset", None)] * (n - len(plans))
+    rng.shuffle(plans)
+    return plans
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import ragkit
+    from ragkit.config import Config, EmbedderConfig
+
+    rng = random.Random(args.seed)
+    work = Path(args.work or tempfile.mkdtemp(prefix="ragkit-crash-"))
+    docs, store, log = work / "docs", work / "store", work / "phases.log"
+    t0 = time.monotonic()
+    make_corpus(docs, args.files, rng)
+    made = time.monotonic() - t0
+    config = Config(embedder=EmbedderConfig(name="hash"))
+    config.graph.extractor = "fast"
+    ragkit.open(store, config).close()
+    print(f"corpus of {args.files} files made in {made:.1f} s in {docs}", file=sys.stderr)
+
+    # the length of an uninterrupted full ingest, in a scratch store (random kills are drawn within it)
+    scratch = work / "scratch"
+    ragkit.open(scratch, config).close()
+    full_s = full_index(scratch, docs, log)
+    print(f"uninterrupted full ingest: {full_s:.1f} s", file=sys.stderr)
+    estimate = full_s
+
+    rounds: list[dict[str, Any]] = []
+    plans = kill_plans(args.kills, rng)
+    round_no = 0
+    # until ``kills`` runs were killed (a drawn moment after the run ended kills nothing: that round is
+    # checked and kept, and its plan drawn again), at most twice as many rounds
+    while plans and round_no < 2 * args.kills:
+        round_no += 1
+        plan = plans[0]
+        before = _in_child("state", str(store))
+        change = {"added": args.files} if round_no == 1 else dict(mutate(docs, rng, round_no, args.change))
+        after = on_disk(docs)
+        if plan[0] == "offset":
+            plan = ("offset", rng.uniform(0.0, estimate))
+        kill = killed_index(store, docs, log, plan)
+        readable = _in_child("after-kill", str(store), json.dumps(before), json.dumps(after))
+        rerun_s = full_index(store, docs, log)
+        if kill["killed"]:
+            plans.pop(0)
+        if round_no == 1:  # later rounds change ``change`` files: a guess until a rerun measures one
+            estimate = 15.0 + full_s * args.change / args.files
+        elif readable["state"] == "previous":
+            estimate = rerun_s  # the rerun did the whole round's work: the length to draw moments in
+        exact = _in_child("exact", str(store), str(docs))
+        rounds.append({"round": round_no, "change": change, "kill": kill, "after_kill": readable,
+                       "rerun_s": round(rerun_s, 1), "exact": exact})
+        print(f"round {round_no}: {change} kill {kill['plan']} -> {kill['landed']} (killed={kill['killed']}); "
+              f"after kill {readable['state']} {readable['problems'] or 'ok'}; rerun {rerun_s:.1f} s; "
+              f"exact ok={exact['ok']} {exact['counts']}", file=sys.stderr)
+
+    # the same folder into a fresh store, without a kill: the same documents, chunk ids and graph
+    fresh = work / "fresh"
+    ragkit.open(fresh, config).close()
+    full_index(fresh, docs, log)
+    same = _in_child("fingerprint", str(store)) == _in_child("fingerprint", str(fresh))
+    totals = Counter()
+    for r in rounds:
+        totals.update(r["exact"]["counts"])
+    return {
+        "files": args.files, "kills_planned": args.kills, "seed": args.seed, "work": str(work),
+        "corpus_seconds": round(made, 1), "uninterrupted_full_ingest_s": round(full_s, 1),
+        "kills": sum(r["kill"]["killed"] for r in rounds),
+        "landed": dict(Counter(r["kill"]["landed"] for r in rounds if r["kill"]["killed"])),
+        "after_kill_problems": sum(len(r["after_kill"]["problems"]) for r in rounds),
+        "after_kill_state": dict(Counter(r["after_kill"]["state"] for r in rounds)),
+        "exact_ok_rounds": sum(r["exact"]["ok"] for r in rounds), "rounds_run": len(rounds),
+        "totals": dict(totals), "final_sizes": rounds[-1]["exact"]["sizes"] if rounds else {},
+        "fresh_store_identical": same, "seconds": round(time.monotonic() - t0, 1), "rounds": rounds,
+    }
+
+
+def child(what: str, rest: list[str]) -> Any:
+    if what == "state":
+        return committed_state(Path(rest[0]))
+    if what == "after-kill":
+        return check_after_kill(Path(rest[0]), json.loads(rest[1]), json.loads(rest[2]))
+    if what == "exact":
+        return check_exact(Path(rest[0]), Path(rest[1]))
+    if what == "fingerprint":
+        return fingerprint(Path(rest[0]))
+    raise SystemExit(f"unknown child task {what!r}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--change", type=int, default=60, help="files added/edited/deleted per later round")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--work", help="folder for the corpus and stores (default: a new temp folder)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], args.child[1:])))
+        return 0
+    result = run(args)
+    print(json.dumps(result, indent=1, default=str))
+    ok = (result["kills"] == result["rounds_run"] and result["exact_ok_rounds"] == result["rounds_run"]
+          and result["after_kill_problems"] == 0 and result["fresh_store_identical"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
