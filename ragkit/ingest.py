@@ -41,6 +41,7 @@ class IndexReport:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    relabeled: int = 0  # same content, new access labels: no re-chunking, no re-embedding
     chunks: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
 
@@ -88,19 +89,28 @@ class Indexer:
         meta: dict[str, Any] | None = None,
         include: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
+        labels: Sequence[str] | None = None,
     ) -> IndexReport:
         """Index files under ``paths``: add new, update changed, delete vanished, skip unchanged.
 
         ``include``/``exclude`` choose which files are read; a stored document they filter out stays.
-        Only documents whose file is gone from disk are deleted.
+        Only documents whose file is gone from disk are deleted. ``labels``: access labels for every
+        file read (None: keep those given before; ``[]``: none), added to the config's rules and the
+        sidecars (``ragkit.access``); a file whose labels alone changed is relabelled in place.
         """
         from connectors.base import ConnectorError, content_hash
         from connectors.folder import iter_files
         from connectors.registry import load
+        from ragkit.access import AccessError, LabelResolver, is_sidecar, normalize_labels
 
         meta = dict(meta or {})
         report = IndexReport()
         roots = [Path(p).expanduser().resolve() for p in paths]
+        given = None if labels is None else normalize_labels(labels, "--label")
+        resolver = LabelResolver(self.store.config.access.rules)
+        stored_labels = self.store.doc_labels()
+        relabels: dict[str, tuple[list[str], list[str]]] = {}
+        file_labels: dict[str, tuple[list[str], list[str]]] = {}
         known = self.store.doc_hashes()
         known_meta = {d["doc_id"]: d["metadata"] for d in self.store.documents()}
         seen: set[str] = set()
@@ -112,7 +122,7 @@ class Indexer:
                 raise FileNotFoundError(f"{root}: no such file or directory")
             for path in iter_files([root], include=include, exclude=exclude, skip_dirs=[self.store.path.resolve()]):
                 source = str(path)
-                if source in seen:
+                if source in seen or is_sidecar(path):
                     continue
                 seen.add(source)
                 try:
@@ -120,10 +130,22 @@ class Indexer:
                 except OSError as exc:
                     report.failed.append({"path": source, "error": f"{source}: cannot read: {exc.strerror or exc}"})
                     continue
+                old_labels, old_given = stored_labels.get(source, ([], []))
+                mine = old_given if given is None else given
+                try:
+                    now_labels = resolver.resolve(path, root, mine)
+                except AccessError as exc:  # an unreadable or bad sidecar: the file is not indexed
+                    report.failed.append({"path": source, "error": str(exc)})
+                    continue
+                file_labels[source] = (now_labels, list(mine))
                 digest = content_hash(data)
                 previous = known.get(source)
                 if previous and previous[0] == digest and _meta_matches(known_meta.get(source, {}), meta):
-                    report.unchanged += 1
+                    if (now_labels, list(mine)) != (sorted(old_labels), sorted(old_given)):
+                        relabels[source] = file_labels[source]
+                        report.relabeled += 1
+                    else:
+                        report.unchanged += 1
                     continue
                 work.append((root, path, source, data, digest))
         deletes = [
@@ -147,6 +169,8 @@ class Indexer:
                 continue
             doc.content_hash = digest
             doc.metadata = {**doc.metadata, **meta}
+            doc.labels, _ = file_labels[source]
+            relabels[doc.doc_id] = file_labels[source]
             docs.append((doc, str(root)))
         self.progress("parse", len(work), len(work))
         for source, (_, error) in failures.items():
@@ -159,24 +183,34 @@ class Indexer:
         report.deleted = len(deletes)
         previously_failed = {f["path"] for f in self.store.failures()}
         cleared = [p for p in list(seen) + deletes if p in previously_failed and p not in failures]
-        report.chunks = self.write(docs, deletes, failures, cleared)
+        report.chunks = self.write(docs, deletes, failures, cleared, labels=relabels)
         return report
 
     def add_documents(self, documents: Sequence[Document], root: str | None = None) -> IndexReport:
         """Index documents built in code (e.g. a BEIR corpus); a doc_id already stored with the same
-        content hash is skipped, with another hash it is replaced."""
+        content hash is skipped (relabelled when its ``labels`` changed), with another hash it is replaced."""
+        from ragkit.access import normalize_labels
+
         known = self.store.doc_hashes()
+        stored_labels = self.store.doc_labels()
+        relabels: dict[str, tuple[list[str], list[str]]] = {}
         report = IndexReport()
         docs = []
         for doc in documents:
+            doc.labels = normalize_labels(doc.labels, doc.doc_id)
+            relabels[doc.doc_id] = (doc.labels, doc.labels)
             previous = known.get(doc.doc_id)
             if previous and previous[0] == doc.content_hash:
-                report.unchanged += 1
+                if sorted(stored_labels.get(doc.doc_id, ([], []))[0]) != doc.labels:
+                    report.relabeled += 1
+                else:
+                    relabels.pop(doc.doc_id)
+                    report.unchanged += 1
                 continue
             report.updated += 1 if previous else 0
             report.added += 0 if previous else 1
             docs.append((doc, root))
-        report.chunks = self.write(docs, [], {}, [])
+        report.chunks = self.write(docs, [], {}, [], labels=relabels)
         return report
 
     # -- the commit protocol ------------------------------------------------------------------------
@@ -188,14 +222,17 @@ class Indexer:
         failures: dict[str, tuple[str | None, str]],
         cleared: list[str],
         collection: str | None = None,
+        labels: dict[str, tuple[list[str], list[str]]] | None = None,
     ) -> int:
         """Chunk, embed, upsert vectors, commit the manifest, publish derived stores. Returns chunks.
 
         With ``collection`` the vectors go to that (new) collection, which the commit makes current.
+        ``labels``: doc id -> (access labels, labels given at ingest), committed in the same transaction
+        (for a document whose content is unchanged, that is the whole change: a relabel).
         """
         store = self.store
         vectors_out = store.vector_collection(collection) if collection else store.vectors
-        if not docs and not deletes and not failures and not cleared:
+        if not docs and not deletes and not failures and not cleared and not labels:
             return 0
         upserts: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
         by_hash: dict[str, str] = {}
@@ -239,7 +276,7 @@ class Indexer:
         # 3. manifest: one transaction swaps documents and chunks
         self.on_phase("manifest")
         settings = self.settings() | ({"collection": collection} if collection else {})
-        store.commit(upserts, deletes, failures, cleared, settings, graph)
+        store.commit(upserts, deletes, failures, cleared, settings, graph, labels=labels)
 
         # 4. derived stores: stale collections and vectors out, lexical index for the new generation
         self.publish()

@@ -18,12 +18,13 @@ from typing import Any, Iterator
 import numpy as np
 
 from graphs.store import GRAPH_SCHEMA, delete_document_graph, write_document_graph
+from ragkit.access import ACCESS_KEY, visible_sql
 from ragkit.config import Config
 from ragkit.stores import generations
 from ragkit.stores.bm25 import Bm25Index
 from ragkit.stores.chroma import ChromaVectorStore
 from ragkit.stores.lock import StoreLockedError, writer_lock
-from ragkit.stores.manifest import CHUNK_SELECT, SCHEMA, blocks_from_json, blocks_to_json, chunk_to_row, row_to_chunk
+from ragkit.stores.manifest import CHUNK_SELECT, SCHEMA, migrate, blocks_from_json, blocks_to_json, chunk_to_row, row_to_chunk
 from ragkit.types import Chunk, Document
 
 __all__ = ["Store", "StoreLockedError", "StoreMismatchError"]
@@ -59,6 +60,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            migrate(db)
             db.executescript(GRAPH_SCHEMA)
             self._db = db
             self._ensure_identity(db)
@@ -206,13 +208,18 @@ class Store:
 
     def documents(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT doc_id, source, root, format, content_hash, chunks, metadata FROM documents ORDER BY source"
+            "SELECT doc_id, source, root, format, content_hash, chunks, metadata, labels FROM documents ORDER BY source"
         )
         return [
             {"doc_id": r[0], "source": r[1], "root": r[2], "format": r[3], "content_hash": r[4], "chunks": r[5],
-             "metadata": json.loads(r[6])}
+             "metadata": json.loads(r[6]), "labels": json.loads(r[7])}
             for r in rows
         ]
+
+    def doc_labels(self) -> dict[str, tuple[list[str], list[str]]]:
+        """doc_id -> (its labels, the labels given to ``index --label`` for it)."""
+        rows = self.db.execute("SELECT doc_id, labels, given_labels FROM documents")
+        return {r[0]: (json.loads(r[1]), json.loads(r[2])) for r in rows}
 
     def doc_hashes(self) -> dict[str, tuple[str, str | None]]:
         """doc_id -> (content hash, root)."""
@@ -234,6 +241,10 @@ class Store:
             elif key == "format":
                 clauses.append("d.format = ?")
                 params.append(str(value))
+            elif key == ACCESS_KEY:  # the principal (ragkit.access): public or sharing a label
+                sql, args = visible_sql(str(value))
+                clauses.append(sql)
+                params += args
             elif key == "kind":
                 clauses.append("c.kind = ?")
                 params.append(str(value))
@@ -296,14 +307,18 @@ class Store:
         cleared_failures: list[str],
         settings: dict[str, Any],
         graph: dict[str, Any] | None = None,
+        labels: dict[str, tuple[list[str], list[str]]] | None = None,
     ) -> int:
         """Swap documents and chunks in one transaction; returns the new generation.
 
-        upserts: (document, root, chunks, text hashes); deletes: doc ids; failures: path -> (root, error).
+        upserts: (document, root, chunks, text hashes); deletes: doc ids; failures: path -> (root, error);
+        labels: doc id -> (labels, labels given at ingest) for upserted or relabelled (unchanged) documents.
         """
         now = time.time()
+        labels = labels or {}
         with self.transaction() as db:
             stale: set[str] = set()
+            given = {r[0]: r[1] for r in db.execute("SELECT doc_id, given_labels FROM documents")} if upserts else {}
             for doc_id in [d.doc_id for d, _, _, _ in upserts] + list(deletes):
                 stale.update(r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,)))
                 db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
@@ -312,9 +327,11 @@ class Store:
             kept: set[str] = set()
             for doc, root, chunks, hashes in upserts:
                 db.execute(
-                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO documents (doc_id, source, root, format, content_hash, text, blocks, metadata, labels,"
+                    " chunks, indexed_at, given_labels) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (doc.doc_id, doc.source, root, doc.format, doc.content_hash, doc.text, blocks_to_json(doc.blocks),
-                     json.dumps(doc.metadata, default=str), json.dumps(doc.labels), len(chunks), now),
+                     json.dumps(doc.metadata, default=str), json.dumps(doc.labels), len(chunks), now,
+                     given.get(doc.doc_id, "[]")),
                 )
                 db.executemany(
                     "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -322,6 +339,10 @@ class Store:
                 )
                 kept.update(c.chunk_id for c in chunks)
                 write_document_graph(db, doc.doc_id, (graph or {}).get(doc.doc_id))
+            for doc_id, (now_labels, given_labels) in labels.items():  # relabel: no re-chunking, no re-embedding
+                db.execute("UPDATE documents SET labels=?, given_labels=? WHERE doc_id=?",
+                           (json.dumps(sorted(now_labels)), json.dumps(sorted(given_labels)), doc_id))
+                db.execute("UPDATE chunks SET labels=? WHERE doc_id=?", (json.dumps(sorted(now_labels)), doc_id))
             db.executemany("INSERT OR IGNORE INTO pending_deletes VALUES (?)", [(c,) for c in stale - kept])
             db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in kept])
             for path, (root, error) in failures.items():
