@@ -29,14 +29,26 @@ def restrict(index: GraphIndex, readable: Collection[str], db: sqlite3.Connectio
     view.chunk_doc = {c: index.chunk_doc[c] for c in view.chunk_ids}
     docs = set(view.chunk_doc.values())
 
-    # entities: those a readable chunk mentions
+    # entities: those a readable chunk mentions. An entity that readable chunks reach only through a
+    # merge (its canonical name is written in forbidden documents alone) takes the name of a visible alias.
+    raw_keys = _readable_keys(db, readable)
     mentions = index.mentions[rows, :] if rows else sp.csr_matrix((0, len(index.entity_ids)))
     df = np.asarray((mentions > 0).sum(axis=0)).ravel()
     cols = [c for c in range(len(index.entity_ids)) if df[c] > 0]
-    view.entity_ids = [index.entity_ids[c] for c in cols]
+    rename: dict[str, str] = {}
+    for c in cols:
+        e = index.entity_ids[c]
+        if e not in raw_keys:
+            seen = sorted(a for a, k in index.merges.items() if k == e and a in raw_keys)
+            if seen:
+                rename[e] = seen[0]
+    raw_names = _names(db, set(rename.values()))
+    view.entity_ids = [rename.get(index.entity_ids[c], index.entity_ids[c]) for c in cols]
     view.entity_col = {e: i for i, e in enumerate(view.entity_ids)}
-    view.names = {e: index.names[e] for e in view.entity_ids}
-    view.labels = {e: index.labels[e] for e in view.entity_ids}
+    view.names, view.labels = {}, {}
+    for c, e in zip(cols, view.entity_ids):
+        old = index.entity_ids[c]
+        view.names[e], view.labels[e] = raw_names[e] if old in rename else (index.names[old], index.labels[old])
     view.mentions = sp.csr_matrix(mentions[:, cols]) if cols else sp.csr_matrix((len(rows), 0))
     view.df = np.asarray((view.mentions > 0).sum(axis=0)).ravel()
     view.titled = index.titled[cols] if cols else np.zeros(0, dtype=bool)
@@ -49,15 +61,18 @@ def restrict(index: GraphIndex, readable: Collection[str], db: sqlite3.Connectio
     view.surfaces = defaultdict(set)
 
     # aliases and merges: only those whose surface a readable chunk carries
-    raw_keys = _readable_keys(db, readable)
-    view.merges = {a: c for a, c in index.merges.items() if a in raw_keys and c in view.entity_col}
+    view.merges = {a: rename.get(c, c) for a, c in index.merges.items()
+                   if a in raw_keys and rename.get(c, c) in view.entity_col and a != rename.get(c, c)}
     extracted = _readable_aliases(db, readable)
-    view.aliases = {a: k for a, k in index.aliases.items()
-                    if k in view.entity_col and (a in extracted or a in view.merges)}
+    view.aliases = {a: rename.get(k, k) for a, k in index.aliases.items()
+                    if rename.get(k, k) in view.entity_col and (a in extracted or a in view.merges)}
 
     # relations: the ones a readable chunk states
-    view.relations = [r for r in index.relations if r[3] in readable and r[0] in view.entity_col
-                      and r[1] in view.entity_col]
+    view.relations = []
+    for a, b, predicate, chunk_id in index.relations:
+        a, b = rename.get(a, a), rename.get(b, b)
+        if chunk_id in readable and a in view.entity_col and b in view.entity_col:
+            view.relations.append((a, b, predicate, chunk_id))
     n = len(view.entity_ids)
     rel_r = [view.entity_col[a] for a, b, _, _ in view.relations] + [view.entity_col[b] for a, b, _, _ in view.relations]
     rel_c = [view.entity_col[b] for a, b, _, _ in view.relations] + [view.entity_col[a] for a, b, _, _ in view.relations]
@@ -92,6 +107,15 @@ def restrict(index: GraphIndex, readable: Collection[str], db: sqlite3.Connectio
 def _readable_keys(db: sqlite3.Connection, readable: frozenset[str]) -> set[str]:
     """Entity keys as extracted (before merges) that a readable chunk mentions."""
     return {key for chunk_id, key in db.execute("SELECT chunk_id, entity_id FROM graph_mentions") if chunk_id in readable}
+
+
+def _names(db: sqlite3.Connection, keys: set[str]) -> dict[str, tuple[str, str]]:
+    """(name, label) of extracted entity keys."""
+    out = {}
+    for key, name, label in db.execute("SELECT entity_id, name, label FROM graph_entities"):
+        if key in keys:
+            out[key] = (name, label)
+    return {k: out.get(k, (k, "ENTITY")) for k in keys}
 
 
 def _readable_aliases(db: sqlite3.Connection, readable: frozenset[str]) -> set[str]:
