@@ -124,6 +124,8 @@ class ServerConfig:
     allowed_root: str = ""  # POST /index may read server paths under this folder ("" = none)
     max_upload_bytes: int = 50_000_000  # files of one upload request, in all (413 above)
     token_env: str = "RAGKIT_SERVER_TOKEN"  # when this env variable is set, every route but /health needs it
+    token_labels: list[str] = field(default_factory=list)  # access labels of that token ([]: public documents only)
+    tokens: list[dict[str, Any]] = field(default_factory=list)  # more tokens: [{env = "VAR", labels = ["hr"]}]
 
 
 @dataclass
@@ -132,6 +134,11 @@ class GraphConfig:
     extractor: str = choice("auto", "spacy", "fast", "none")  # auto: spacy if the "graph" extra is installed, else fast
     relations: bool = True  # entity -> entity relations from shared sentences
     merge_threshold: float = 0.9  # name-embedding cosine for alias merges (`ragkit graph merge`; bench/graph_aliases.py)
+
+
+@dataclass
+class AccessConfig:
+    rules: list[dict[str, Any]] = field(default_factory=list)  # [{glob = "hr/**", labels = ["hr"]}] (docs/access.md)
 
 
 @dataclass
@@ -147,13 +154,18 @@ class Config:
     graph: GraphConfig = field(default_factory=GraphConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
-        return _build(cls, data, "")
+        from ragkit.access import parse_rules
+
+        config = _build(cls, data, "")
+        parse_rules(config.access.rules)  # a bad rule names itself (AccessError is a ValueError)
+        return config
 
     @classmethod
     def load(cls, store_dir: str | Path, env: dict[str, str] | None = None) -> Config:
@@ -235,6 +247,21 @@ def _resolve(config: Config, dotted: str) -> tuple[Any, str, list[str]]:
 
 def _convert(current: Any, value: Any, where: str) -> Any:
     """``value`` as the type of ``current`` (strings from the command line are parsed)."""
+    if isinstance(current, list):  # lists (access rules, token labels) as TOML/JSON lists or "a,b"
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{where} must be a JSON list: {exc}") from None
+            else:
+                value = [v.strip() for v in text.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where} must be a list, got {value!r}")
+        return list(value)
     if not isinstance(value, str) or isinstance(current, str):
         if isinstance(current, bool) and not isinstance(value, bool):
             raise ValueError(f"{where} must be true or false, got {value!r}")

@@ -12,6 +12,9 @@ from typing import Any
 from graphs.model import entity_node
 from graphs.store import check_consistency, graph_counts
 from graphs.traverse import GraphIndex
+from ragkit.access import ACCESS_KEY, principal as as_principal
+
+VIEWS = 8  # principals' graph views kept per generation
 
 
 class KitGraph:
@@ -23,6 +26,7 @@ class KitGraph:
         self.config = config
         self._index: GraphIndex | None = None
         self._lock = threading.Lock()
+        self._views: dict[tuple[Any, str], GraphIndex] = {}
         self.load_seconds = 0.0
 
     @property
@@ -66,6 +70,29 @@ class KitGraph:
             pass  # a read-only store: the graph still works, uncached
         return index
 
+    def view(self, principal: Any = None) -> GraphIndex:
+        """The graph ``principal`` may see: only nodes, edges, entities, aliases and relations that
+        chunks of documents it reads support (``graphs.visible``); the whole graph for None / ``*``."""
+        from graphs.visible import restrict
+
+        who = as_principal(principal)
+        index = self.index
+        if who is None or who.everything:
+            return index
+        key = (index.generation, who.key())
+        with self._lock:
+            found = self._views.get(key)
+        if found is not None:
+            return found
+        readable = self.store.filter_ids({ACCESS_KEY: who.key()})
+        view = restrict(index, readable, self.store.db)
+        with self._lock:
+            self._views = {k: v for k, v in self._views.items() if k[0] == index.generation}
+            if len(self._views) >= VIEWS:
+                self._views.pop(next(iter(self._views)))
+            self._views[key] = view
+        return view
+
     def available(self) -> bool:
         """Whether the store holds a graph (indexed with ``graph.enabled``)."""
         return self.store.db.execute("SELECT 1 FROM graph_nodes LIMIT 1").fetchone() is not None
@@ -76,14 +103,20 @@ class KitGraph:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
-        counts = graph_counts(self.store.db)
+    def stats(self, principal: Any = None) -> dict[str, Any]:
+        who = as_principal(principal)
+        if who is not None and not who.everything:
+            from graphs.visible import counts as view_counts
+
+            counts = view_counts(self.view(who))
+        else:
+            counts = graph_counts(self.store.db)
         return {"store": str(self.store.path), "enabled": bool(self.config.graph.enabled), **counts,
                 "consistent": not check_consistency(self.store.db)}
 
-    def entities(self, top: int = 20, label: str | None = None) -> list[dict[str, Any]]:
+    def entities(self, top: int = 20, label: str | None = None, principal: Any = None) -> list[dict[str, Any]]:
         """The most-mentioned entities (after merges), with their chunk counts."""
-        g = self.index
+        g = self.view(principal)
         order = sorted(range(len(g.entity_ids)), key=lambda i: (-g.df[i], g.entity_ids[i]))
         out = []
         for i in order:
@@ -96,21 +129,22 @@ class KitGraph:
                 break
         return out
 
-    def node(self, name: str) -> str:
-        node = self.index.resolve_node(name)
+    def node(self, name: str, principal: Any = None) -> str:
+        node = self.view(principal).resolve_node(name)
         if node is None:
             raise KeyError(f"no entity, document or node named {name!r} in the graph of {self.store.path}")
         return node
 
-    def neighbors(self, name: str, kinds: list[str] | None = None) -> dict[str, Any]:
-        node = self.node(name)
-        return {"node": node, "neighbors": self.index.neighbors(node, kinds)}
+    def neighbors(self, name: str, kinds: list[str] | None = None, principal: Any = None) -> dict[str, Any]:
+        node = self.node(name, principal)
+        return {"node": node, "neighbors": self.view(principal).neighbors(node, kinds)}
 
-    def path(self, a: str, b: str) -> dict[str, Any]:
+    def path(self, a: str, b: str, principal: Any = None) -> dict[str, Any]:
         """The shortest path between two nodes, with the edges (and their supporting chunks) on it."""
-        src, dst = self.node(a), self.node(b)
-        nodes = self.index.path(src, dst)
-        g = self.index.nx
+        view = self.view(principal)
+        src, dst = self.node(a, principal), self.node(b, principal)
+        nodes = view.path(src, dst)
+        g = view.nx
         steps = []
         for u, v in zip(nodes, nodes[1:]):
             data = g.get_edge_data(u, v) or g.get_edge_data(v, u) or {}
@@ -120,11 +154,12 @@ class KitGraph:
         return {"from": src, "to": dst, "nodes": nodes, "names": [g.nodes[n].get("name", n) for n in nodes],
                 "steps": steps, "found": bool(nodes)}
 
-    def export(self, path: str | Path | None = None, format: str = "json") -> str:  # noqa: A002 - CLI name
-        """The whole graph as GraphML or node-link JSON (written to ``path`` when given)."""
+    def export(self, path: str | Path | None = None, format: str = "json",  # noqa: A002 - CLI name
+               principal: Any = None) -> str:
+        """The whole graph (that ``principal`` sees) as GraphML or node-link JSON (written to ``path``)."""
         import networkx as nx
 
-        g = self.index.nx
+        g = self.view(principal).nx
         if format == "graphml":
             import io
 
@@ -198,11 +233,11 @@ class KitGraph:
         rows = self.store.db.execute("SELECT alias_id, canonical_id, score, method FROM graph_merges ORDER BY alias_id")
         return [{"alias": r[0], "canonical": r[1], "score": r[2], "method": r[3]} for r in rows]
 
-    def entity_chunks(self, name: str) -> list[str]:
-        key = self.index.entity(name)
+    def entity_chunks(self, name: str, principal: Any = None) -> list[str]:
+        g = self.view(principal)
+        key = g.entity(name)
         if key is None:
             return []
-        g = self.index
         col = g.mentions.getcol(g.entity_col[key]).tocoo()
         return [g.chunk_ids[r] for r in col.row]
 

@@ -51,6 +51,7 @@ class IndexReport:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    relabeled: int = 0  # same content, new access labels: no re-chunking, no re-embedding
     chunks: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
 
@@ -105,6 +106,7 @@ class Indexer:
         meta: dict[str, Any] | None = None,
         include: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
+        labels: Sequence[str] | None = None,
     ) -> IndexReport:
         """Index files under ``paths``: add new, update changed, delete vanished, skip unchanged.
 
@@ -117,10 +119,16 @@ class Indexer:
         from connectors.base import ConnectorError
         from connectors.folder import iter_files
         from connectors.limits import check_file_size
+        from ragkit.access import AccessError, LabelResolver, is_sidecar, normalize_labels
 
         meta = dict(meta or {})
         report = IndexReport()
         roots = [Path(p).expanduser().resolve() for p in paths]
+        given = None if labels is None else normalize_labels(labels, "--label")
+        resolver = LabelResolver(self.store.config.access.rules)
+        stored_labels = self.store.doc_labels()
+        relabels: dict[str, tuple[list[str], list[str]]] = {}
+        file_labels: dict[str, tuple[list[str], list[str]]] = {}
         known = self.store.doc_hashes()
         seen: set[str] = set()
         tasks: list[FileTask] = []  # path + digest + size only: files are read again batch by batch
@@ -130,6 +138,7 @@ class Indexer:
         def listing_failed(path: Path, why: str) -> None:
             unreadable.append(str(path))
             report.failed.append({"path": str(path), "error": f"{path}: {why}"})
+
         for root in roots:
             if not root.exists():
                 if any(_under(doc_id, root) for doc_id in known):
@@ -140,7 +149,7 @@ class Indexer:
                 [root], include=include, exclude=exclude, skip_dirs=[self.store.path.resolve()], on_error=listing_failed
             ):
                 source = str(path)
-                if source in seen:
+                if source in seen or is_sidecar(path):
                     continue
                 seen.add(source)
                 try:
@@ -152,9 +161,21 @@ class Indexer:
                 except OSError as exc:
                     scan_failures[source] = (root_name, f"{source}: cannot read file: {exc.strerror or exc}")
                     continue
+                old_labels, old_given = stored_labels.get(source, ([], []))
+                mine = old_given if given is None else given
+                try:
+                    now_labels = resolver.resolve(path, root, mine)
+                except AccessError as exc:  # an unreadable or bad sidecar: the file is not indexed
+                    report.failed.append({"path": source, "error": str(exc)})
+                    continue
+                file_labels[source] = (now_labels, list(mine))
                 previous = known.get(source)
                 if previous and previous[0] == digest and (not meta or _meta_matches(self.store.doc_metadata(source), meta)):
-                    report.unchanged += 1
+                    if file_labels[source] != (sorted(old_labels), sorted(old_given)):
+                        relabels[source] = file_labels[source]  # committed with the first batch
+                        report.relabeled += 1
+                    else:
+                        report.unchanged += 1
                     continue
                 tasks.append(FileTask(root_name, source, source, digest, size))
         deletes = [
@@ -178,6 +199,7 @@ class Indexer:
             for n, batch in enumerate(batches):
                 docs: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
                 failures: dict[str, tuple[str | None, str]] = dict(scan_failures) if n == 0 else {}
+                batch_labels = dict(relabels) if n == 0 else {}
                 if batch:
                     self.on_phase("parse")
                 for prepared in self.executor.parse_chunk(batch, self.options, self.chunker):
@@ -191,6 +213,10 @@ class Indexer:
                     doc = prepared.document
                     doc.content_hash = task.digest
                     doc.metadata = {**doc.metadata, **meta}
+                    doc.labels = file_labels[task.source][0]
+                    for chunk in prepared.chunks:  # chunks carry their document's labels (made before they were known)
+                        chunk.labels = list(doc.labels)
+                    batch_labels[doc.doc_id] = file_labels[task.source]
                     docs.append((doc, task.root, prepared.chunks, prepared.embed_texts))
                     if doc.doc_id in known:
                         report.updated += 1
@@ -200,7 +226,7 @@ class Indexer:
                 if batch:
                     self.on_phase("chunk")
                     tally.report("chunk", tally.done["parse"], len(tasks))
-                report.chunks += self.commit_batch(docs, deletes, failures, cleared, tally=tally)
+                report.chunks += self.commit_batch(docs, deletes, failures, cleared, tally=tally, labels=batch_labels)
                 deletes, cleared = [], []  # committed with the first batch
         finally:
             if self._owns_executor:
@@ -212,20 +238,36 @@ class Indexer:
         """Index documents built in code (e.g. a BEIR corpus); a doc_id already stored with the same
         content hash is skipped, with another hash it is replaced. Committed in batches of
         ``ingest.batch_files`` documents."""
+        from ragkit.access import normalize_labels
+
         known = self.store.doc_hashes()
+        stored_labels = self.store.doc_labels()
+        relabels: dict[str, tuple[list[str], list[str]]] = {}
         report = IndexReport()
         docs = []
         for doc in documents:
+            doc.labels = normalize_labels(doc.labels, doc.doc_id)
+            relabels[doc.doc_id] = (doc.labels, doc.labels)
             previous = known.get(doc.doc_id)
             if previous and previous[0] == doc.content_hash:
-                report.unchanged += 1
+                if sorted(stored_labels.get(doc.doc_id, ([], []))[0]) != doc.labels:
+                    report.relabeled += 1
+                else:
+                    relabels.pop(doc.doc_id)
+                    report.unchanged += 1
                 continue
             report.updated += 1 if previous else 0
             report.added += 0 if previous else 1
             docs.append((doc, root))
         tally = _Tally(self.progress)
         for start in range(0, len(docs), self.batch_files):
-            report.chunks += self.write(docs[start : start + self.batch_files], [], {}, [], tally=tally, total=len(docs))
+            part = docs[start : start + self.batch_files]
+            labels = {d.doc_id: relabels.pop(d.doc_id) for d, _ in part if d.doc_id in relabels}
+            if start == 0:
+                labels |= {k: v for k, v in relabels.items() if k not in {d.doc_id for d, _ in docs}}  # relabels only
+            report.chunks += self.write(part, [], {}, [], tally=tally, total=len(docs), labels=labels)
+        if not docs and relabels:
+            self.write([], [], {}, [], tally=tally, labels=relabels)
         return report
 
     def rebuild(self) -> int:
@@ -277,13 +319,14 @@ class Indexer:
         cleared: list[str],
         tally: _Tally | None = None,
         total: int | None = None,
+        labels: dict[str, tuple[list[str], list[str]]] | None = None,
     ) -> int:
         """Chunk documents, then :meth:`commit_batch` them with ``deletes``. Returns chunks written."""
         tally = tally or _Tally(self.progress)
         if docs:
             self.on_phase("chunk")
         prepared = self._chunk(docs, tally, total if total is not None else len(docs))
-        return self.commit_batch(prepared, deletes, failures, cleared, tally=tally)
+        return self.commit_batch(prepared, deletes, failures, cleared, tally=tally, labels=labels)
 
     def commit_batch(
         self,
@@ -292,13 +335,16 @@ class Indexer:
         failures: dict[str, tuple[str | None, str]],
         cleared: list[str],
         tally: _Tally | None = None,
+        labels: dict[str, tuple[list[str], list[str]]] | None = None,
     ) -> int:
         """Commit one batch of chunked documents (document, root, chunks, embed texts) as one generation:
         graph, embed, upsert vectors, commit the manifest, publish derived stores. Returns chunks.
+        ``labels``: doc id -> (access labels, labels given at ingest), committed in the same transaction
+        (for a document whose content is unchanged, that is the whole change: a relabel).
         """
         store = self.store
         tally = tally or _Tally(self.progress)
-        if not docs and not deletes and not failures and not cleared:
+        if not docs and not deletes and not failures and not cleared and not labels:
             return 0
         upserts = self._keyed(docs)
         graph = self.graph.run([(doc, chunks) for doc, _, chunks, _ in upserts], tally.scoped("graph"))  # before the commit
@@ -318,7 +364,7 @@ class Indexer:
 
         # 3. manifest: one transaction swaps this batch's documents and chunks
         self.on_phase("manifest")
-        store.commit(upserts, deletes, failures, cleared, self.settings(), graph)
+        store.commit(upserts, deletes, failures, cleared, self.settings(), graph, labels=labels)
 
         # 4. derived stores: stale collections and vectors out, lexical index for the new generation
         self.publish()

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ragkit.access import Principal, scoped
 from ragkit.chunking import StructuredChunker
 from ragkit.config import Config
 from ragkit.embedding import make_embedder
@@ -58,9 +59,11 @@ class Kit:
         wait: float = 0.0,
         progress: Progress | None = None,
         on_phase: PhaseHook | None = None,
+        labels: Sequence[str] | None = None,
     ) -> IndexReport:
         """Index files and folders incrementally (by content hash); files gone from disk are deleted,
-        files that ``include``/``exclude`` leave out are not read (and stay if stored)."""
+        files that ``include``/``exclude`` leave out are not read (and stay if stored). ``labels``:
+        access labels of the files read (None: keep those given before; docs/access.md)."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
         if rebuild:
@@ -69,7 +72,7 @@ class Kit:
             indexer = self._indexer(progress, on_phase)
             self.store.check_settings(**indexer.settings())
             indexer.repair(cheap=True)
-            return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude)
+            return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude, labels=labels)
 
     def add_documents(
         self, documents: Sequence[Document], root: str | None = None, wait: float = 0.0, progress: Progress | None = None
@@ -120,20 +123,27 @@ class Kit:
 
     # -- reading ------------------------------------------------------------------------------------
 
+    # ``principal``: the labels a read runs as ("hr,legal", ["hr"], a Principal; "" = public documents
+    # only). None is the store's local owner, who reads every document (docs/access.md).
+
     def search(
-        self, query: str, k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None
+        self, query: str, k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None,
+        principal: str | Sequence[str] | Principal | None = None,
     ) -> list[Hit]:
-        """The best chunks for ``query``: mode lexical | dense | hybrid (config default)."""
+        """The best chunks for ``query``: mode lexical | dense | hybrid | graph | auto (config default)."""
         from ragkit.retrieval import search
 
-        return search(self, query, k=k or self.config.retrieval.k, mode=mode, where=where)
+        return search(self, query, k=k or self.config.retrieval.k, mode=mode, where=scoped(where, principal))
 
     def search_batch(
-        self, queries: Sequence[str], k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None
+        self, queries: Sequence[str], k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None,
+        principal: str | Sequence[str] | Principal | None = None,
     ) -> list[list[Hit]]:
         from ragkit.retrieval import search_batch
 
-        return search_batch(self, list(queries), k=k or self.config.retrieval.k, mode=mode, where=where)
+        return search_batch(
+            self, list(queries), k=k or self.config.retrieval.k, mode=mode, where=scoped(where, principal)
+        )
 
     def ask(
         self,
@@ -142,17 +152,32 @@ class Kit:
         where: dict[str, Any] | None = None,
         k: int | None = None,
         on_token: Callable[[str], None] | None = None,
+        principal: str | Sequence[str] | Principal | None = None,
     ) -> Answer:
-        """Answer ``question`` from the store with verified citations."""
+        """Answer ``question`` from the store with verified citations (of chunks ``principal`` reads)."""
         from ragkit.generation.pipeline import ask
 
-        return ask(self, question, generator=generator, where=where, k=k, on_token=on_token)
+        return ask(self, question, generator=generator, where=scoped(where, principal), k=k, on_token=on_token)
 
-    def chat(self, history: list[dict[str, str]], question: str, **kwargs: Any) -> Answer:
+    def chat(
+        self, history: list[dict[str, str]], question: str,
+        principal: str | Sequence[str] | Principal | None = None, **kwargs: Any,
+    ) -> Answer:
         """Answer the next turn of a conversation (history condensed into a standalone query)."""
         from ragkit.generation.pipeline import chat
 
+        kwargs["where"] = scoped(kwargs.get("where"), principal)
         return chat(self, history, question, **kwargs)
+
+    def batch(
+        self, docs_dir: str | Path | None, questions_file: str | Path, out: str | Path,
+        principal: str | Sequence[str] | Principal | None = None, **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Answer a questions file into ``out`` (JSONL, resumable) as one principal (``ragkit.batch``)."""
+        from ragkit.batch import run_batch
+
+        kwargs["where"] = scoped(kwargs.get("where"), principal)
+        return run_batch(self, docs_dir, questions_file, out, **kwargs)
 
     def tune(self, queries: dict[str, str], qrels: dict[str, dict[str, int]], save: bool = True) -> Any:
         """Fit the hybrid fusion weight and normalization on labeled queries (query id -> text, qrels
@@ -171,8 +196,13 @@ class Kit:
     def document_text(self, doc_id: str) -> str:
         return self.store.document_text(doc_id)
 
-    def documents(self) -> list[dict[str, Any]]:
-        return self.store.documents()
+    def documents(self, principal: str | Sequence[str] | Principal | None = None) -> list[dict[str, Any]]:
+        """Every stored document (those ``principal`` reads, when given)."""
+        from ragkit.access import principal as as_principal
+
+        who = as_principal(principal)
+        docs = self.store.documents()
+        return docs if who is None else [d for d in docs if who.can_read(d["labels"])]
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         return self.store.chunks(ids)

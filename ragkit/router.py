@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ragkit.access import access_of
 from ragkit.retrieval.fusion import Fused, fuse
 
 RELATIONAL = re.compile(
@@ -299,7 +300,8 @@ class AutoRetriever:
     def candidates(self, queries: Sequence[str], depth: int | None = None,
                    where: Mapping[str, Any] | None = None) -> list[list[Fused]]:
         depth = depth or self.config.depth
-        graph = self.graph()
+        who = access_of(where)  # a principal walks only the graph its readable chunks support
+        graph = self.graph() if who is None else self.graph(who)
         s = self.settings
         allowed = self.filters.allowed(where) if graph is not None else None
         plans = [plan(q, graph, self.config.weight, s) for q in queries]
@@ -394,10 +396,10 @@ def make_retriever(service: Any, mode: str) -> AutoRetriever:
     """The ``graph`` or ``auto`` retriever of a RetrievalService (its kit's graph, filters, hybrid)."""
     kit = service.kit
 
-    def graph() -> Any | None:
+    def graph(principal: Any = None) -> Any | None:
         if not getattr(kit.config, "graph", None) or not kit.graph.available():
             return None
-        return kit.graph.index
+        return kit.graph.index if principal is None else kit.graph.view(principal)
 
     class _Config:  # follows the service's (possibly swapped) retrieval config
         def __getattr__(self, name: str) -> Any:
@@ -419,7 +421,8 @@ def graph_evidence(kit: Any, question: str, hits: list[Any], where: Mapping[str,
 
     if not getattr(kit.config, "graph", None) or not kit.graph.available():
         return hits
-    g = kit.graph.index
+    who = access_of(where)
+    g = kit.graph.index if who is None else kit.graph.view(who)  # only what the principal's chunks support
     svc = service(kit)
     allowed = svc.filters.allowed(where)
     have = {h.chunk.chunk_id for h in hits}

@@ -19,13 +19,16 @@ from typing import Any, Iterator, TypeVar
 import numpy as np
 
 from graphs.store import GRAPH_SCHEMA, delete_document_graph, write_document_graph
+from ragkit.access import ACCESS_KEY, visible_sql
 from ragkit.config import Config
 from ragkit.stores import generations
 from ragkit.stores.bm25 import Bm25Index
 from ragkit.stores.chroma import ChromaVectorStore
 from ragkit.stores.lock import StoreLockedError, writer_lock
+from ragkit.stores.manifest import (
+    CHUNK_SELECT, SCHEMA, blocks_from_json, blocks_to_json, chunk_to_row, migrate, row_to_chunk,
+)
 from ragkit.stores.segments import SegmentedIndex
-from ragkit.stores.manifest import CHUNK_SELECT, SCHEMA, blocks_from_json, blocks_to_json, chunk_to_row, row_to_chunk
 from ragkit.types import Chunk, Document
 
 __all__ = ["Store", "StoreLockedError", "StoreMismatchError"]
@@ -74,6 +77,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            migrate(db)
             db.executescript(GRAPH_SCHEMA)
             self._db = db
             self._ensure_identity(db)
@@ -303,11 +307,11 @@ class Store:
 
     def documents(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT doc_id, source, root, format, content_hash, chunks, metadata FROM documents ORDER BY source"
+            "SELECT doc_id, source, root, format, content_hash, chunks, metadata, labels FROM documents ORDER BY source"
         )
         return [
             {"doc_id": r[0], "source": r[1], "root": r[2], "format": r[3], "content_hash": r[4], "chunks": r[5],
-             "metadata": json.loads(r[6])}
+             "metadata": json.loads(r[6]), "labels": json.loads(r[7])}
             for r in rows
         ]
 
@@ -315,6 +319,11 @@ class Store:
         """One stored document's metadata ({} when it is not stored)."""
         row = self.db.execute("SELECT metadata FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return json.loads(row[0]) if row else {}
+
+    def doc_labels(self) -> dict[str, tuple[list[str], list[str]]]:
+        """doc_id -> (its labels, the labels given to ``index --label`` for it)."""
+        rows = self.db.execute("SELECT doc_id, labels, given_labels FROM documents")
+        return {r[0]: (json.loads(r[1]), json.loads(r[2])) for r in rows}
 
     def doc_hashes(self) -> dict[str, tuple[str, str | None]]:
         """doc_id -> (content hash, root)."""
@@ -336,6 +345,10 @@ class Store:
             elif key == "format":
                 clauses.append("d.format = ?")
                 params.append(str(value))
+            elif key == ACCESS_KEY:  # the principal (ragkit.access): public or sharing a label
+                sql, args = visible_sql(str(value))
+                clauses.append(sql)
+                params += args
             elif key == "kind":
                 clauses.append("c.kind = ?")
                 params.append(str(value))
@@ -404,14 +417,21 @@ class Store:
         cleared_failures: list[str],
         settings: dict[str, Any],
         graph: dict[str, Any] | None = None,
+        labels: dict[str, tuple[list[str], list[str]]] | None = None,
     ) -> int:
         """Swap documents and chunks in one transaction; returns the new generation.
 
-        upserts: (document, root, chunks, text hashes); deletes: doc ids; failures: path -> (root, error).
+        upserts: (document, root, chunks, text hashes); deletes: doc ids; failures: path -> (root, error);
+        labels: doc id -> (labels, labels given at ingest) for upserted or relabelled (unchanged) documents.
         """
         now = time.time()
+        labels = labels or {}
         with self.transaction() as db:
             stale = self._swap(db, upserts, deletes, graph, now)
+            for doc_id, (now_labels, given_labels) in labels.items():  # relabel: no re-chunking, no re-embedding
+                db.execute("UPDATE documents SET labels=?, given_labels=? WHERE doc_id=?",
+                           (json.dumps(sorted(now_labels)), json.dumps(sorted(given_labels)), doc_id))
+                db.execute("UPDATE chunks SET labels=? WHERE doc_id=?", (json.dumps(sorted(now_labels)), doc_id))
             for path, (root, error) in failures.items():
                 db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (path, root, error, now))
             db.executemany("DELETE FROM failures WHERE path=?", [(p,) for p in cleared_failures])
@@ -446,7 +466,11 @@ class Store:
         """Replace the chunks of ``upserts``' documents and drop ``deletes``; returns the chunk ids that
         were there before (the lexical delta's removals)."""
         stale: set[str] = set()
+        given: dict[str, str] = {}  # labels once given to `index --label`, kept across a content change
         for doc_id in [d.doc_id for d, _, _, _ in upserts] + list(deletes):
+            row = db.execute("SELECT given_labels FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            if row:
+                given[doc_id] = row[0]
             stale.update(r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,)))
             db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
             db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
@@ -454,9 +478,11 @@ class Store:
         kept: set[str] = set()
         for doc, root, chunks, hashes in upserts:
             db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents (doc_id, source, root, format, content_hash, text, blocks, metadata, labels,"
+                " chunks, indexed_at, given_labels) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (doc.doc_id, doc.source, root, doc.format, doc.content_hash, doc.text, blocks_to_json(doc.blocks),
-                 json.dumps(doc.metadata, default=str), json.dumps(doc.labels), len(chunks), now),
+                 json.dumps(doc.metadata, default=str), json.dumps(doc.labels), len(chunks), now,
+                 given.get(doc.doc_id, "[]")),
             )
             db.executemany(
                 "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -59,7 +59,7 @@ def test_index_and_search_json_contract(tmp_path: Path):
     proc = _run("index", str(docs), "--store", str(tmp_path / "s"), "--json", "--meta", "team=red", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)  # exactly one JSON document
-    assert set(report) == {"added", "updated", "deleted", "unchanged", "chunks", "failed"}
+    assert set(report) == {"added", "updated", "deleted", "unchanged", "relabeled", "chunks", "failed"}
     assert report["added"] == 1 and report["failed"][0]["path"].endswith("bad.txt")
     assert "bad.txt" in proc.stderr  # failures are also reported on stderr
     proc = _run("search", "certificates", "--store", str(tmp_path / "s"), "--json", "--mode", "lexical",

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ragkit.cli.common import DEFAULT_STORE, JsonOpt, QuietOpt, StoreOpt, emit, fail, parse_pairs, stderr
+from ragkit.cli.common import (
+    DEFAULT_STORE, AsOpt, JsonOpt, QuietOpt, StoreOpt, emit, fail, parse_pairs, principal_of, stderr,
+)
 from ragkit.config import GeneratorConfig
 from ragkit.generation import GENERATORS
 
@@ -68,13 +70,15 @@ def ask_command(
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    as_: AsOpt = None,
 ) -> None:
     """Answer a question from the store, citing and verifying every sentence."""
     import ragkit
+    from ragkit.access import scoped
     from ragkit.generation import GeneratorError
     from ragkit.generation.pipeline import ask
 
-    filters = parse_pairs(where, "--where") or None
+    filters = scoped(parse_pairs(where, "--where") or None, principal_of(as_))
     if generator is not None and generator not in GENERATORS:
         fail(f"unknown generator {generator!r}; valid: {', '.join(GENERATORS)}")
     kit = ragkit.open(store)
@@ -114,12 +118,15 @@ def batch_command(
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    as_: AsOpt = None,
 ) -> None:
     """Index DOCS_DIR, answer every question in QUESTIONS_FILE and write the answers to OUT.
 
     Re-running skips question ids already in OUT; a failing question is recorded with its error.
+    Every question is answered as one principal (--as).
     """
     import ragkit
+    from ragkit.access import scoped
     from ragkit.batch import BatchError, check_out, load_questions, run_batch
     from ragkit.cli.common import progress_bar
     from ragkit.generation import GeneratorError
@@ -143,7 +150,7 @@ def batch_command(
                 out,
                 generator=generator,
                 k=k,
-                where=parse_pairs(where, "--where") or None,
+                where=scoped(parse_pairs(where, "--where") or None, principal_of(as_)),
                 retry_failed=retry_failed,
                 progress=on_progress,
             )

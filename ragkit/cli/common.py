@@ -5,7 +5,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -15,6 +15,21 @@ DEFAULT_STORE = Path(".ragkit")
 StoreOpt = Annotated[Path, typer.Option("--store", help="Store directory.", show_default=True)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or logs on stderr.")]
+AsOpt = Annotated[
+    Optional[str],
+    typer.Option("--as", help="Read as these access labels, comma-separated (\"\": public documents only; "
+                 "default: the store's owner, who reads everything). docs/access.md"),
+]
+
+
+def principal_of(value: str | None) -> Any:
+    """``--as`` as a ``ragkit.access.Principal`` (None: the owner); a bad label fails clearly."""
+    from ragkit.access import AccessError, principal
+
+    try:
+        return principal(value)
+    except AccessError as exc:
+        fail(f"--as: {exc}")
 
 
 def stderr(quiet: bool = False) -> Console:

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ragkit.cli.common import DEFAULT_STORE, JsonOpt, QuietOpt, StoreOpt, emit, fail
+from ragkit.cli.common import DEFAULT_STORE, AsOpt, JsonOpt, QuietOpt, StoreOpt, emit, fail, principal_of
 
 graph_app = typer.Typer(help="Inspect the store's entity and structure graph.", no_args_is_help=True)
 
@@ -21,12 +21,12 @@ def _kit(store: Path):
 
 
 @graph_app.command("stats")
-def stats(store: StoreOpt = DEFAULT_STORE, json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+def stats(store: StoreOpt = DEFAULT_STORE, json: JsonOpt = False, quiet: QuietOpt = False, as_: AsOpt = None) -> None:
     """Node and edge counts of the graph, and whether it matches the manifest."""
     import ragkit
 
     kit = ragkit.open(store)
-    data = kit.graph.stats()
+    data = kit.graph.stats(principal=principal_of(as_))
     emit(data, json)
 
 
@@ -37,9 +37,10 @@ def entities(
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
+    as_: AsOpt = None,
 ) -> None:
     """The most-mentioned entities with their chunk counts and aliases."""
-    rows = _kit(store).graph.entities(top=top, label=label)
+    rows = _kit(store).graph.entities(top=top, label=label, principal=principal_of(as_))
     human = "\n".join(f"{r['chunks']:>6}  {r['name']}  [{r['label']}]" for r in rows) or "no entities"
     emit(rows, json, human)
 
@@ -51,10 +52,11 @@ def neighbors(
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
+    as_: AsOpt = None,
 ) -> None:
     """Nodes one edge away from NAME, with the edge kind, predicate and supporting chunk."""
     try:
-        data = _kit(store).graph.neighbors(name, kind)
+        data = _kit(store).graph.neighbors(name, kind, principal=principal_of(as_))
     except KeyError as exc:
         fail(str(exc.args[0]))
     lines = [f"{n['direction']:>3} {n['edge']:<9} {n['name']}" + (f"  ({n['predicate']})" if n["predicate"] else "")
@@ -69,10 +71,11 @@ def path(
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
+    as_: AsOpt = None,
 ) -> None:
     """The shortest path between A and B, each step with its edge and supporting chunk."""
     try:
-        data = _kit(store).graph.path(a, b)
+        data = _kit(store).graph.path(a, b, principal=principal_of(as_))
     except KeyError as exc:
         fail(str(exc.args[0]))
     emit(data, json, " -> ".join(data["names"]) if data["found"] else f"no path between {a!r} and {b!r}")
@@ -85,14 +88,16 @@ def export(
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
+    as_: AsOpt = None,
 ) -> None:
-    """Export the whole graph as GraphML or node-link JSON."""
+    """Export the whole graph (what --as may see) as GraphML or node-link JSON."""
     if format not in ("graphml", "json"):
         fail(f"unknown format {format!r}; valid: graphml, json")
     kit = _kit(store)
-    text = kit.graph.export(output, format)
+    who = principal_of(as_)
+    text = kit.graph.export(output, format, principal=who)
     if output is not None:
-        g = kit.graph.index.nx
+        g = kit.graph.view(who).nx
         emit({"output": str(output), "format": format, "nodes": g.number_of_nodes(), "edges": g.number_of_edges()},
              json, f"wrote {output}")
     else:

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 import ragkit
-from ragkit.cli.common import DEFAULT_STORE, JsonOpt, QuietOpt, StoreOpt, emit, fail, parse_pairs, stderr
+from ragkit.cli.common import (
+    DEFAULT_STORE, AsOpt, JsonOpt, QuietOpt, StoreOpt, emit, fail, parse_pairs, principal_of, stderr,
+)
 
 app = typer.Typer(
     name="ragkit",
@@ -32,23 +34,29 @@ def index(
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Glob of files not to read (stored ones stay).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-chunk and re-embed everything.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another writer.")] = 0.0,
+    label: Annotated[Optional[list[str]], typer.Option("--label", help="Access label of every file read (repeatable; default: keep those given before). docs/access.md")] = None,
+    no_label: Annotated[bool, typer.Option("--no-label", help="Remove the labels given with --label before (rules and sidecars still apply).")] = False,
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Index files incrementally: add new, update changed, delete vanished, skip unchanged."""
+    from ragkit.access import AccessError
     from ragkit.cli.common import progress_bar
     from ragkit.store import StoreLockedError, StoreMismatchError
 
+    if label and no_label:
+        fail("give --label or --no-label, not both")
+    labels = [] if no_label else label
     kit = ragkit.open(store)
     console = stderr(quiet)
     try:
         with progress_bar(quiet) as on_progress:
             report = kit.index(
                 paths, meta=parse_pairs(meta, "--meta"), include=include, exclude=exclude,
-                rebuild=rebuild, wait=wait, progress=on_progress,
+                rebuild=rebuild, wait=wait, progress=on_progress, labels=labels,
             )
-    except (StoreLockedError, StoreMismatchError, FileNotFoundError) as exc:
+    except (StoreLockedError, StoreMismatchError, FileNotFoundError, AccessError) as exc:
         fail(str(exc))
     data = report.to_dict()
     for failure in report.failed:
@@ -56,6 +64,7 @@ def index(
     human = (
         f"added {report.added}, updated {report.updated}, deleted {report.deleted}, "
         f"unchanged {report.unchanged}, chunks {report.chunks}, failed {len(report.failed)}"
+        + (f", relabeled {report.relabeled}" if report.relabeled else "")
     )
     emit(data, json, human)
 
@@ -69,12 +78,17 @@ def search(
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
+    as_: AsOpt = None,
 ) -> None:
     """Search the store; prints ranked hits with their sources."""
     if mode is not None and mode not in ("lexical", "dense", "hybrid", "graph", "auto"):
         fail(f"unknown mode {mode!r}; valid: lexical, dense, hybrid, graph, auto")
+    who = principal_of(as_)
     kit = ragkit.open(store)
-    hits = kit.search(query, k=k, mode=mode, where=parse_pairs(where, "--where") or None)
+    try:
+        hits = kit.search(query, k=k, mode=mode, where=parse_pairs(where, "--where") or None, principal=who)
+    except ValueError as exc:
+        fail(str(exc))
     data = [h.to_dict() for h in hits]
     lines = []
     for rank, hit in enumerate(hits, 1):

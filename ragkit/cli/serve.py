@@ -30,7 +30,7 @@ def serve_command(
     app = create_app(kit)
     url = f"http://{host}:{port}"
     if json:
-        emit({"url": url, "store": str(kit.path), "auth": app.state.ragkit.token is not None}, True)
+        emit({"url": url, "store": str(kit.path), "auth": bool(app.state.ragkit.tokens)}, True)
     else:
         stderr(quiet).print(f"ragkit serving {kit.path} at {url} (web chatbot at {url}/)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning" if quiet or json else "info")

@@ -43,7 +43,9 @@ class RagkitRetriever(_OnKit, BaseRetriever):
     """ragkit's hybrid search as a LangChain retriever.
 
     ``RagkitRetriever(kit=ragkit.open(".ragkit"), k=4)`` or ``RagkitRetriever(path=".ragkit")``;
-    ``invoke(query, k=..., mode=..., where=...)`` overrides the defaults per call.
+    ``invoke(query, k=..., mode=..., where=...)`` overrides the defaults per call. ``principal``
+    (``"hr"``, ``["hr", "legal"]``; ``""``: public documents only) is fixed for the retriever's life:
+    it finds only chunks of documents those labels read (docs/access.md).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -53,9 +55,12 @@ class RagkitRetriever(_OnKit, BaseRetriever):
     k: int = Field(4, ge=1)
     mode: Optional[str] = None
     where: Optional[dict[str, Any]] = None
+    principal: Any = None
 
     def _search(self, query: str, k: int | None, mode: str | None, where: dict[str, Any] | None) -> list[Document]:
-        hits = self.kit.search(query, k=k or self.k, mode=mode or self.mode, where=where or self.where)
+        hits = self.kit.search(
+            query, k=k or self.k, mode=mode or self.mode, where=where or self.where, principal=self.principal
+        )
         return [Document(page_content=h.chunk.text, metadata=hit_metadata(h), id=h.chunk.chunk_id) for h in hits]
 
     def _get_relevant_documents(
@@ -85,6 +90,7 @@ class RagkitAsk(_OnKit, RunnableSerializable[Any, dict[str, Any]]):
     """``kit.ask`` (or ``kit.chat`` with ``history``) as a Runnable; the output dict carries the citations.
 
     Input: a question string, or ``{"question": ..., "history": [{"role", "content"}, ...]}``.
+    ``principal``: the access labels the answer is built from (docs/access.md).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -94,13 +100,14 @@ class RagkitAsk(_OnKit, RunnableSerializable[Any, dict[str, Any]]):
     generator: Optional[str] = None
     k: Optional[int] = None
     where: Optional[dict[str, Any]] = None
+    principal: Any = None
 
     def _ask(self, value: Any) -> dict[str, Any]:
         if isinstance(value, dict):
             question, history = str(value["question"]), value.get("history")
         else:
             question, history = str(value), None
-        kwargs = {"generator": self.generator, "k": self.k, "where": self.where}
+        kwargs = {"generator": self.generator, "k": self.k, "where": self.where, "principal": self.principal}
         if history:
             answer = self.kit.chat(list(history), question, **kwargs)
         else:

@@ -34,7 +34,8 @@ _HIDDEN = ["doc_id", "chunk_id", "span", "score", "scores", "heading_path", "tab
 
 
 class RagkitRetriever(BaseRetriever):
-    """ragkit's hybrid search as a LlamaIndex retriever: ``RagkitRetriever(kit, k=4)``."""
+    """ragkit's hybrid search as a LlamaIndex retriever: ``RagkitRetriever(kit, k=4)``; ``principal``
+    (``"hr"``, ``["hr", "legal"]``; ``""``: public only) limits it to documents those labels read."""
 
     def __init__(
         self,
@@ -44,6 +45,7 @@ class RagkitRetriever(BaseRetriever):
         k: int = 4,
         mode: str | None = None,
         where: dict[str, Any] | None = None,
+        principal: Any = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -51,10 +53,11 @@ class RagkitRetriever(BaseRetriever):
         self.k = k
         self.mode = mode
         self.where = where
+        self.principal = principal
 
     def _nodes(self, query: str) -> list[NodeWithScore]:
         out = []
-        for hit in self.kit.search(query, k=self.k, mode=self.mode, where=self.where):
+        for hit in self.kit.search(query, k=self.k, mode=self.mode, where=self.where, principal=self.principal):
             c = hit.chunk
             node = TextNode(
                 id_=c.chunk_id,

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse  # n
 from pydantic import ValidationError  # noqa: E402
 
 import ragkit  # noqa: E402
+from ragkit.access import AccessError, scoped  # noqa: E402
 from ragkit.kit import Kit  # noqa: E402
 from ragkit.retrieval import MODES  # noqa: E402
 from ragkit.server import auth, errors, writer  # noqa: E402
@@ -46,7 +47,7 @@ class ServerState:
         kit.embedder = SerializedEmbedder(kit.embedder)  # every one built from now on holds the lock
         self.kit = kit
         self.config = kit.config.server
-        self.token = auth.server_token(self.config.token_env)
+        self.tokens = auth.server_tokens(self.config)  # token -> principal ({}: open, public documents only)
         self.jobs = JobRunner(self._open_writer, writer.OPERATIONS)
         self.searches = SearchBatcher(lambda queries, k, mode, where: kit.search_batch(queries, k, mode, where))
         self.warm = False
@@ -113,7 +114,7 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
     @app.middleware("http")
     async def _auth(request: Request, call_next: Any) -> Any:
         try:
-            auth.check(request, state.token)
+            request.state.principal = auth.check(request, state.tokens)
         except ApiError as exc:
             return errors.error_response(exc.status, exc.message, exc.headers)
         return await call_next(request)
@@ -131,13 +132,25 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             "warm": state.warm,
             "store": str(kit.path),
             "generator": kit.config.generator.name,
-            "auth": state.token is not None,
+            "auth": bool(state.tokens),
             "jobs_running": state.jobs.busy,
             "version": ragkit.__version__,
         }
 
+    def scope(request: Request, where: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``where`` limited to what the request's token reads (400 if the client names the access key)."""
+        try:
+            return scoped(where, auth.principal_of(request))
+        except AccessError as exc:
+            raise ApiError(400, str(exc)) from exc
+
+    def readable(request: Request, doc_id: str) -> bool:
+        labels = kit.store.doc_labels().get(doc_id)
+        return labels is not None and auth.principal_of(request).can_read(labels[0])
+
     @app.get("/search")
     def search(
+        request: Request,
         q: Annotated[str, Query(min_length=1, description="The query.")],
         k: Annotated[int, Query(ge=1, le=100)] = 10,
         mode: Annotated[Optional[str], Query(description="lexical | dense | hybrid (default: config)")] = None,
@@ -148,7 +161,7 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             raise ApiError(400, "q: empty query")
         if mode is not None and mode not in MODES:
             raise ApiError(400, f"mode: unknown {mode!r}; valid: {', '.join(MODES)}")
-        filters = parse_where(where)
+        filters = scope(request, parse_where(where))
         hits = state.read(lambda: state.searches.search(q, k, mode, filters))
         return [{**h.to_dict(), "doc_id": h.chunk.doc_id} for h in hits]
 
@@ -159,8 +172,8 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             citation["doc_id"] = doc_ids.get(citation["chunk_id"])
         return data
 
-    def run_ask(body: AskRequest, on_token: Any = None) -> dict[str, Any]:
-        kwargs = {"generator": body.generator, "where": body.where, "k": body.k, "on_token": on_token}
+    def run_ask(body: AskRequest, where: dict[str, Any] | None, on_token: Any = None) -> dict[str, Any]:
+        kwargs = {"generator": body.generator, "where": where, "k": body.k, "on_token": on_token}
         if body.generator is not None:
             from ragkit.generation import GENERATORS
 
@@ -174,17 +187,18 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         return answer_payload(answer)
 
     @app.post("/ask", responses={200: {"content": {"text/event-stream": {}}}})
-    def ask(body: AskRequest) -> Any:
+    def ask(body: AskRequest, request: Request) -> Any:
         """An answer with numbered, verified citations; ``"stream": true`` sends Server-Sent Events."""
         if not body.question.strip():
             raise ApiError(400, "question: empty")
+        where = scope(request, body.where)
         if body.stream:
             return StreamingResponse(
-                stream_answer(lambda on_token: run_ask(body, on_token)),
+                stream_answer(lambda on_token: run_ask(body, where, on_token)),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        return run_ask(body)
+        return run_ask(body, where)
 
     @app.post(
         "/index",
@@ -264,13 +278,15 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         return found.to_dict()
 
     @app.get("/documents")
-    def documents() -> list[dict[str, Any]]:
-        """Every indexed document: id, source, format, chunks, metadata."""
-        return kit.documents()
+    def documents(request: Request) -> list[dict[str, Any]]:
+        """Every indexed document the token reads: id, source, format, chunks, metadata, labels."""
+        return kit.documents(principal=auth.principal_of(request))
 
     @app.get("/documents/{doc_id:path}")
-    def document(doc_id: str) -> dict[str, Any]:
+    def document(doc_id: str, request: Request) -> dict[str, Any]:
         """One document with its full text (citation spans index into it) and its chunks' spans."""
+        if not readable(request, doc_id):  # a forbidden document does not exist for this token
+            raise ApiError(404, f"no document {doc_id!r}")
         try:
             doc = kit.store.document(doc_id)
         except KeyError:
@@ -289,9 +305,9 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         }
 
     @app.delete("/documents/{doc_id:path}")
-    async def delete_document(doc_id: str) -> dict[str, Any]:
+    async def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
         """Remove a document and its chunks from every index (a write job; the request waits for it)."""
-        if doc_id not in kit.store.doc_hashes():
+        if not readable(request, doc_id):
             raise ApiError(404, f"no document {doc_id!r}")
         check_lock()
         job, future = state.jobs.submit("delete", {"doc_id": doc_id})

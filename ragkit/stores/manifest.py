@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, root TEXT, format TEXT, content_hash TEXT NOT NULL,
     text TEXT NOT NULL, blocks TEXT NOT NULL, metadata TEXT NOT NULL, labels TEXT NOT NULL,
-    chunks INTEGER NOT NULL, indexed_at REAL NOT NULL);
+    chunks INTEGER NOT NULL, indexed_at REAL NOT NULL, given_labels TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
@@ -24,6 +24,18 @@ CREATE TABLE IF NOT EXISTS embeddings (text_hash TEXT PRIMARY KEY, vector BLOB N
 CREATE TABLE IF NOT EXISTS failures (path TEXT PRIMARY KEY, root TEXT, error TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_deletes (chunk_id TEXT PRIMARY KEY);
 """
+
+# columns added after a store format shipped: (table, column, definition), added on open when missing
+MIGRATIONS = (("documents", "given_labels", "TEXT NOT NULL DEFAULT '[]'"),)  # labels passed to `index --label`
+
+
+def migrate(db: Any) -> None:
+    """Add the columns of :data:`MIGRATIONS` that an older store lacks (its documents stay public)."""
+    for table, column, definition in MIGRATIONS:
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
 
 CHUNK_COLUMNS = ", ".join(
     f"c.{name}"
