@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from graphs.model import (
     Edge, Extraction, Mention, Node, chunk_node, doc_node, entity_node, page_node, row_node, section_node, table_node,
@@ -28,6 +29,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _DISAMBIGUATION = re.compile(r"\s*\([^)]*\)\s*$")
 _XREF = re.compile(r"\b(Section|Sect\.|§|Table|Figure|Fig\.|Chapter|Appendix|Page|p\.)\s*(\d+(?:\.\d+)*|[A-Z])\b")
 _FILE_REF = re.compile(r"\b([\w\-]+\.(?:md|markdown|html?|pdf|txt|docx|xlsx|csv))\b", re.I)
+_LINK_TARGET = re.compile(r"\]\((?:<[^>]*>|[^)\n]*)\)|^[ \t]*\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)  # Markdown link targets
 _CAP_PHRASE = re.compile(r"\b[A-Z][\w'\-]*(?:[ \t]+(?:(?:of|the|de|von|van|la|du|del)[ \t]+)?[A-Z][\w'\-]*)*")
 _STOP_CAPS = {"The", "A", "An", "This", "That", "These", "Those", "It", "In", "On", "At", "For", "If", "When", "We",
               "He", "She", "They", "His", "Her", "Its", "Their", "Our", "And", "But", "Or", "As", "By", "To", "From",
@@ -134,7 +136,7 @@ def document_title(doc: Document) -> str:
 
 def _resolve_link(doc: Document, href: str) -> str | None:
     """A link's target as a node id: a local file beside the document, or None for the outside world."""
-    href = href.split("#", 1)[0].split("?", 1)[0]
+    href = unquote(href.split("#", 1)[0].split("?", 1)[0])  # Markdown hrefs come percent-encoded
     if not href or re.match(r"^[a-z][a-z0-9+.\-]*:", href, re.I):
         return None
     if href.startswith("/"):
@@ -242,11 +244,14 @@ class Extractor:
         for a, b in zip(chunks, chunks[1:]):
             ex.edges.append(Edge(chunk_node(a.chunk_id), chunk_node(b.chunk_id), "next", b.chunk_id))
 
-        # hyperlinks (HTML metadata) and cross-references in the text
+        # hyperlinks (HTML and Markdown metadata) and cross-references in the text
         for link in doc.metadata.get("links") or []:
             target = _resolve_link(doc, str(link.get("href", "")))
             if target and target != dnode:
-                where = next((c.chunk_id for c in chunks if link.get("text") and link["text"] in c.text), first)
+                start = link.get("start")
+                where = next((c.chunk_id for c in chunks if c.kind != "table" and isinstance(start, int)
+                              and c.span[0] <= start < c.span[1]), None)  # the chunk holding the link's span
+                where = where or next((c.chunk_id for c in chunks if link.get("text") and link["text"] in c.text), first)
                 ex.edges.append(Edge(dnode, target, "links", where, str(link.get("text", ""))))
         numbered = _numbered_sections(sections_in_order)
         for c in chunks:
@@ -262,7 +267,7 @@ class Extractor:
                     target = page_node(doc.doc_id, int(number))
                 if target and target in nodes:
                     ex.edges.append(Edge(chunk_node(c.chunk_id), target, "links", c.chunk_id, m.group(0)))
-            for m in _FILE_REF.finditer(c.text):
+            for m in _FILE_REF.finditer(_LINK_TARGET.sub("]", c.text)):  # hyperlinks were handled above
                 name = m.group(1)
                 if name != Path(doc.source).name:
                     ex.edges.append(Edge(dnode, f"file:{name}", "links", c.chunk_id, name))
