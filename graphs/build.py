@@ -36,7 +36,8 @@ class GraphBuilder:
     @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
-            recognizer = make_recognizer(recognizer_name(self.config.extractor))
+            recognizer = make_recognizer(recognizer_name(self.config.extractor),
+                                         parse=getattr(self.config, "predicates", "words") == "parse")
             self._extractor = Extractor(recognizer, relations=self.config.relations)
         return self._extractor
 

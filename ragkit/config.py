@@ -108,6 +108,7 @@ class GraphConfig:
     enabled: bool = True  # build the entity/structure graph at index time (graphs/)
     extractor: str = choice("auto", "spacy", "fast", "none")  # auto: spacy if the "graph" extra is installed, else fast
     relations: bool = True  # entity -> entity relations from shared sentences
+    predicates: str = choice("words", "parse")  # relation predicate: connecting words, or the parsed verb phrase (spaCy)
     merge_threshold: float = 0.9  # name-embedding cosine for alias merges (`ragkit graph merge`; bench/graph_aliases.py)
 
 
