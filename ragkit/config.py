@@ -109,6 +109,7 @@ class GraphConfig:
     extractor: str = choice("auto", "spacy", "fast", "none")  # auto: spacy if the "graph" extra is installed, else fast
     relations: bool = True  # entity -> entity relations from shared sentences
     predicates: str = choice("words", "parse")  # relation predicate: connecting words, or the parsed verb phrase (spaCy)
+    link_threshold: float = 0.9  # name-embedding cosine for linking a query phrase to an entity (0: exact/alias only)
     merge_threshold: float = 0.9  # name-embedding cosine for alias merges (`ragkit graph merge`; bench/graph_aliases.py)
 
 

@@ -66,6 +66,57 @@ class KitGraph:
             pass  # a read-only store: the graph still works, uncached
         return index
 
+    def name_vectors(self) -> tuple[list[str], Any]:
+        """(entity ids, unit name vectors) for embedding links, computed once per graph generation on
+        first use and cached beside the graph (``graph/names-gen-G-M-vF.npz``)."""
+        import os
+
+        import numpy as np
+
+        from graphs.linking import entity_vectors
+
+        index = self.index
+        with self._lock:
+            cached = getattr(self, "_names", None)
+            if cached is not None and cached[0] == index.generation:
+                return cached[1], cached[2]
+            folder = self.store.path / "graph"
+            path = folder / f"names-gen-{index.generation[0]}-{index.generation[1]}-v{GraphIndex.FORMAT}.npz"
+            ids: list[str] | None = None
+            if path.exists():
+                try:
+                    with np.load(path, allow_pickle=False) as data:
+                        ids, vectors = [str(x) for x in data["ids"]], data["vectors"]
+                except (OSError, ValueError, KeyError):  # a damaged cache is recomputed
+                    ids = None
+            if ids is None:
+                ids, vectors = entity_vectors(index, self.embedder.embed)
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    tmp = folder / f".tmp-{os.getpid()}-{path.name}"
+                    with tmp.open("wb") as fh:
+                        np.savez(fh, ids=np.array(ids, dtype=str), vectors=vectors)
+                    os.replace(tmp, path)
+                except OSError:
+                    pass  # a read-only store: computed again by the next process
+            self._names = (index.generation, ids, vectors)
+            return ids, vectors
+
+    def linker(self) -> Any:
+        """``link(text, taken)`` -> embedding links of the phrases of ``text`` not covered by the
+        ``taken`` surfaces, or None when ``graph.link_threshold`` is 0 (exact and alias linking only)."""
+        from graphs.linking import embedding_links
+
+        threshold = float(getattr(self.config.graph, "link_threshold", 0.0) or 0.0)
+        if threshold <= 0:
+            return None
+
+        def link(text: str, taken: list[str]) -> list[tuple[str, str, str]]:
+            ids, vectors = self.name_vectors()
+            return [(e, s, how) for e, s, how, _ in embedding_links(text, taken, ids, vectors, self.embedder.embed, threshold)]
+
+        return link
+
     def available(self) -> bool:
         """Whether the store holds a graph (indexed with ``graph.enabled``)."""
         return self.store.db.execute("SELECT 1 FROM graph_nodes LIMIT 1").fetchone() is not None

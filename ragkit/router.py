@@ -82,12 +82,17 @@ class RouterSettings:
     graph_depth: int = 100
 
 
-def plan(query: str, graph: Any | None, base_weight: float = 0.5, settings: RouterSettings | None = None) -> QueryPlan:
-    """The query plan from the query's features alone (the text lists refine the balance later)."""
+def plan(query: str, graph: Any | None, base_weight: float = 0.5, settings: RouterSettings | None = None,
+         linker: Callable[[str, list[str]], list[tuple[str, str, str]]] | None = None) -> QueryPlan:
+    """The query plan from the query's features alone (the text lists refine the balance later).
+    ``linker``: embedding links for the query's phrases that name no entity exactly (``KitGraph.linker``)."""
     s = settings or RouterSettings()
     p = QueryPlan(query=query, words=len(query.split()), dense_weight=base_weight)
     if graph is not None:
         p.entities = graph.link(query)
+        if linker is not None:
+            known = {e for e, _, _ in p.entities}
+            p.entities += [x for x in linker(query, [surface for _, surface, _ in p.entities]) if x[0] not in known]
     p.structural = [name for name, rx in STRUCT.items() if rx.search(query)]
     p.comparison = bool(COMPARISON.search(query))
     p.relational = bool(RELATIONAL.search(query))
@@ -287,9 +292,11 @@ class AutoRetriever:
     name = "auto"
 
     def __init__(self, hybrid: Any, graph: Callable[[], Any | None], filters: Any, config: Any,
-                 settings: RouterSettings | None = None, text: bool = True):
+                 settings: RouterSettings | None = None, text: bool = True,
+                 linker: Callable[[], Callable[[str, list[str]], list[tuple[str, str, str]]] | None] | None = None):
         self.hybrid = hybrid
         self.graph = graph
+        self.linker = linker  # () -> the embedding linker of the current graph, or None
         self.filters = filters
         self.config = config
         self.settings = settings or RouterSettings()
@@ -302,7 +309,8 @@ class AutoRetriever:
         graph = self.graph()
         s = self.settings
         allowed = self.filters.allowed(where) if graph is not None else None
-        plans = [plan(q, graph, self.config.weight, s) for q in queries]
+        linker = self.linker() if graph is not None and self.linker is not None else None
+        plans = [plan(q, graph, self.config.weight, s, linker) for q in queries]
         self.last_plans = plans
         pairs = self.hybrid.candidate_lists(queries, where, depth) if self.text else [([], []) for _ in queries]
         search = GraphSearch(graph, s) if graph is not None else None
@@ -403,7 +411,8 @@ def make_retriever(service: Any, mode: str) -> AutoRetriever:
         def __getattr__(self, name: str) -> Any:
             return getattr(service.config, name)
 
-    return AutoRetriever(service.retriever("hybrid"), graph, service.filters, _Config(), text=(mode == "auto"))
+    return AutoRetriever(service.retriever("hybrid"), graph, service.filters, _Config(), text=(mode == "auto"),
+                         linker=kit.graph.linker)
 
 
 _HOP = re.compile(r"^graph:hop from '(.+)' via '(.+)'$")
