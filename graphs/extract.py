@@ -158,9 +158,11 @@ def _resolve_link(doc: Document, href: str) -> str | None:
 class Extractor:
     """Builds each document's :class:`Extraction` from its chunks (one recognizer pass per batch)."""
 
-    def __init__(self, recognizer: Recognizer, relations: bool = True, max_relation_gap: int = 8, max_pair_span: int = 3):
+    def __init__(self, recognizer: Recognizer, relations: bool = True, max_relation_gap: int = 8, max_pair_span: int = 3,
+                 llm: Any = None):
         self.recognizer = recognizer
         self.relations = relations
+        self.llm = llm  # graphs.llm.LLMExtractor: more entities and relations per chunk, within its token budget
         self.max_relation_gap = max_relation_gap  # longer connecting text: "co-occurs with"
         self.max_pair_span = max_pair_span  # each entity relates to the next few in its sentence
 
@@ -172,15 +174,28 @@ class Extractor:
             spans, parsed = [a[0] for a in analyzed], [a[1] for a in analyzed]
         else:
             spans = self.recognizer.spans(texts) if texts else []
+        llm_relations: list[list[tuple[str, str, str]]] = [[] for _ in texts]
+        if self.llm is not None:
+            kinds = [c.kind for _, chunks in items for c in chunks]
+            for n, text in enumerate(texts):
+                if kinds[n] == "table":
+                    continue
+                found = self.llm.extract(text)
+                if found is None:
+                    continue  # budget exhausted: the offline extraction only (counted in llm.usage)
+                extra, llm_relations[n] = found
+                taken = [(a, b) for a, b, _, _ in spans[n]]
+                spans[n] = spans[n] + [x for x in extra if not any(x[0] < b and a < x[1] for a, b in taken)]
         out: dict[str, Extraction] = {}
         i = 0
         for doc, chunks in items:
-            out[doc.doc_id] = self.document(doc, chunks, spans[i : i + len(chunks)], parsed[i : i + len(chunks)] or None)
+            out[doc.doc_id] = self.document(doc, chunks, spans[i : i + len(chunks)], parsed[i : i + len(chunks)] or None,
+                                            llm_relations[i : i + len(chunks)])
             i += len(chunks)
         return out
 
     def document(self, doc: Document, chunks: list[Chunk], spans: list[list[Span]],
-                 parsed: list[Any] | None = None) -> Extraction:
+                 parsed: list[Any] | None = None, llm_relations: list[list[tuple[str, str, str]]] | None = None) -> Extraction:
         ex = Extraction(doc.doc_id)
         title = document_title(doc)
         dnode = doc_node(doc.doc_id)
@@ -303,6 +318,10 @@ class Extractor:
                     ex.aliases.append((short_key, long_key, c.chunk_id))
             if self.relations and len(keys) > 1 and c.kind != "table":
                 self._relations(ex, c, keys, parsed[n] if parsed else None)
+            for source, predicate, target in (llm_relations[n] if llm_relations else []):
+                k1, k2 = normalize(source), normalize(target)
+                if k1 and k2 and k1 != k2:
+                    ex.edges.append(Edge(entity_node(k1), entity_node(k2), "relation", c.chunk_id, predicate))
         # in a document that defines "Long Form (LF)", its mentions of LF are mentions of the long form
         defined = {a: e for a, e, _ in ex.aliases}
         if defined:

@@ -129,8 +129,9 @@ class KitGraph:
 
     def stats(self) -> dict[str, Any]:
         counts = graph_counts(self.store.db)
+        llm = self.store.get_meta("graph_llm_usage")
         return {"store": str(self.store.path), "enabled": bool(self.config.graph.enabled), **counts,
-                "consistent": not check_consistency(self.store.db)}
+                "consistent": not check_consistency(self.store.db), **({"llm": llm} if llm else {})}
 
     def entities(self, top: int = 20, label: str | None = None) -> list[dict[str, Any]]:
         """The most-mentioned entities (after merges), with their chunk counts."""
@@ -199,14 +200,18 @@ class KitGraph:
         with self.store.writer(wait):
             docs = [d["doc_id"] for d in self.store.documents()]
             items = [(self.store.document(d), self.store.doc_chunks(d)) for d in docs]
-            extractions = GraphBuilder(self.config.graph).run(items, progress) or {}
+            builder = GraphBuilder(self.config.graph, self.config.generator)
+            extractions = builder.run(items, progress) or {}
+            usage = builder.take_usage()
             with self.store.transaction() as db:
                 for doc_id in docs:
                     delete_document_graph(db, doc_id)
                     write_document_graph(db, doc_id, extractions.get(doc_id))
                 self.store.set_meta(db, "graph_merges", self.store.get_meta("graph_merges", 0) + 1)  # views reload
+                if usage:
+                    record_llm_usage(self.store, db, usage)
         self.invalidate()
-        return {"documents": len(docs), **graph_counts(self.store.db)}
+        return {"documents": len(docs), **graph_counts(self.store.db), **({"llm": usage} if usage else {})}
 
     # -- entity merges -------------------------------------------------------------------------------
 
@@ -256,6 +261,20 @@ class KitGraph:
         g = self.index
         col = g.mentions.getcol(g.entity_col[key]).tocoo()
         return [g.chunk_ids[r] for r in col.row]
+
+
+def record_llm_usage(store: Any, db: Any, usage: dict[str, Any]) -> dict[str, Any]:
+    """Add one run's LLM extraction usage to the store's running total (meta ``graph_llm_usage``,
+    reported by ``graph stats``), in the caller's transaction."""
+    from graphs.llm import LLMUsage
+
+    total = LLMUsage()
+    total.add(store.get_meta("graph_llm_usage") or {})
+    total.add(usage)
+    total.exhausted = bool(usage.get("exhausted"))  # the last run's
+    total.budget_tokens = int(usage.get("budget_tokens", total.budget_tokens))
+    store.set_meta(db, "graph_llm_usage", total.to_dict())
+    return total.to_dict()
 
 
 def entity_id(name: str) -> str:

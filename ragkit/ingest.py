@@ -43,9 +43,13 @@ class IndexReport:
     unchanged: int = 0
     chunks: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
+    graph_llm: dict[str, Any] | None = None  # LLM extraction usage (tokens, calls, budget) when graph.llm_extraction
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["graph_llm"] is None:
+            del data["graph_llm"]
+        return data
 
 
 class Indexer:
@@ -72,7 +76,8 @@ class Indexer:
         self.options = options or ConnectorOptions()
         # cache keys are salted with the embedder, so vectors of another model are never reused
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
-        self.graph = GraphBuilder(store.config.graph)
+        self.graph = GraphBuilder(store.config.graph, store.config.generator)
+        self.llm_usage: dict[str, Any] | None = None  # LLM extraction usage of the last write
 
     def vector_key(self, text: str) -> str:
         return text_hash(self.salt + "\x00" + text)
@@ -159,7 +164,9 @@ class Indexer:
         report.deleted = len(deletes)
         previously_failed = {f["path"] for f in self.store.failures()}
         cleared = [p for p in list(seen) + deletes if p in previously_failed and p not in failures]
+        self.llm_usage = None
         report.chunks = self.write(docs, deletes, failures, cleared)
+        report.graph_llm = self.llm_usage
         return report
 
     def add_documents(self, documents: Sequence[Document], root: str | None = None) -> IndexReport:
@@ -176,7 +183,9 @@ class Indexer:
             report.updated += 1 if previous else 0
             report.added += 0 if previous else 1
             docs.append((doc, root))
+        self.llm_usage = None
         report.chunks = self.write(docs, [], {}, [])
+        report.graph_llm = self.llm_usage
         return report
 
     # -- the commit protocol ------------------------------------------------------------------------
@@ -210,6 +219,12 @@ class Indexer:
             upserts.append((doc, root, chunks, hashes))
         self.progress("chunk", len(docs), len(docs))
         graph = self.graph.run([(doc, chunks) for doc, _, chunks, _ in upserts], self.progress)  # before the commit
+        self.llm_usage = self.graph.take_usage()
+        if self.llm_usage:  # tokens are spent even if the commit fails: account for them now
+            from ragkit.graph import record_llm_usage
+
+            with store.transaction() as db:
+                record_llm_usage(store, db, self.llm_usage)
 
         # 1. embed what the cache lacks (each batch cached durably: a rerun resumes)
         vectors = store.cached_vectors(by_hash)

@@ -69,7 +69,7 @@ class RouterSettings:
 
     hop_chunks: int = 5  # first-hop chunks whose entities seed the second hop
     graph_weight: float = 0.5  # CC weight of the graph list for a multi-hop question
-    graph_weight_entities: float = 0.1  # ... when it names entities but is no multi-hop question (SciFact train)
+    graph_weight_entities: float = 0.0  # ... when it names entities but is no multi-hop question: text only
     graph_weight_plain: float = 0.0  # ... when it does neither (a claim, a keyword query): text only
     structure_weight: float = 0.5
     structure_bonus: float = 3.0  # z units added to the best structural match (scaled by structure_weight * 2)
@@ -360,6 +360,17 @@ class AutoRetriever:
                     for cid, _ in ranked:
                         paths.setdefault(cid, []).append(why[cid])
             p.graph_ms = (time.perf_counter() - started) * 1000
+            if self.text and "graph" not in lists and not structure:
+                # the graph does not help this query (a claim, a keyword or single-hop query): the hybrid
+                # retriever's own fusion, with the per-query dense share, so auto == hybrid when unshifted
+                from ragkit.retrieval.hybrid import fuse_pair
+
+                fused = fuse_pair(lex, den, _with_weight(self.config, p.dense_weight))
+                for f in fused:
+                    f.paths = paths.get(f.id, [])
+                p.reasons.append("text only")
+                out.append(fused[:depth])
+                continue
             lists = {k: v for k, v in lists.items() if v}
             if not lists and not structure:
                 out.append([])
@@ -396,6 +407,13 @@ class AutoRetriever:
         for h in hits:
             h.paths = list(by_id.get(h.chunk.chunk_id, []))
         return hits
+
+
+def _with_weight(config: Any, weight: float) -> Any:
+    """A retrieval config like ``config`` with the dense share ``weight`` (fusion and normalization kept)."""
+    from ragkit.config import RetrievalConfig
+
+    return RetrievalConfig(fusion=config.fusion, normalization=config.normalization, weight=weight, rrf_k=config.rrf_k)
 
 
 def make_retriever(service: Any, mode: str) -> AutoRetriever:
