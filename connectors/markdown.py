@@ -1,4 +1,5 @@
-"""Markdown files: headings give the heading path, blocks keep their source, pipe tables become Tables."""
+"""Markdown files: headings give the heading path, blocks keep their source, pipe tables become Tables;
+hyperlinks go to metadata (``links``: href, anchor text and the link's span in the document text)."""
 from __future__ import annotations
 
 import re
@@ -15,6 +16,8 @@ _SIMPLE_KEY = re.compile(r"^([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(\S.*?)[ \t]*$")
 _YAML_KEY = re.compile(r"^[A-Za-z_][\w.-]*[ \t]*:(?:\s|$)")
 _BLOCK_SCALAR = re.compile(r"[|>][+-]?\d*")
 _COMMENT = re.compile(r"\A\s*<!--.*-->\s*\Z", re.DOTALL)
+_INLINE_LINK = re.compile(r"(?<!!)\[((?:[^\[\]\\]|\\.|\[[^\]]*\])*)\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+                          r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)")
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -80,6 +83,40 @@ def _table_rows(tokens: Sequence[Any]) -> list[list[str]]:
     return rows
 
 
+def _links(md: Any, tokens: Sequence[Any], text: str) -> list[dict[str, Any]]:
+    """``{"href", "text", "start", "end"}`` of each link, in document order; ``start:end`` is the link's
+    source (``[anchor](href)``) in ``text``, or its anchor text where the source has no inline link
+    syntax (reference links, autolinks); None where neither is found (a link in skipped markup)."""
+    found: list[tuple[str, str]] = []
+    for token in tokens:
+        if token.type != "inline":
+            continue
+        stack: list[tuple[str, list[str]]] = []
+        for child in token.children or []:
+            if child.type == "link_open":
+                stack.append((str(child.attrGet("href") or ""), []))
+            elif child.type == "link_close" and stack:
+                href, parts = stack.pop()
+                found.append((href, " ".join("".join(parts).split())))
+            elif stack and child.type in ("text", "code_inline"):
+                stack[-1][1].append(child.content)
+            elif stack and child.type in ("softbreak", "hardbreak"):
+                stack[-1][1].append(" ")
+    # where each link is: markdown-it normalizes hrefs (percent-encoding), so compare normalized forms
+    inline = [(m.start(), m.end(), md.normalizeLink(m.group(2).strip("<>"))) for m in _INLINE_LINK.finditer(text)]
+    links: list[dict[str, Any]] = []
+    cursor = 0
+    for href, anchor in found:
+        span = next(((s, e) for s, e, h in inline if s >= cursor and h == href), None)
+        if span is None and anchor:
+            at = text.find(anchor, cursor)
+            span = (at, at + len(anchor)) if at >= 0 else None
+        if span is not None:
+            cursor = span[1]
+        links.append({"href": href, "text": anchor, "start": span[0] if span else None, "end": span[1] if span else None})
+    return links
+
+
 def _parser() -> Any:
     try:
         from markdown_it import MarkdownIt
@@ -99,7 +136,8 @@ def load(path: Path, source: str) -> Document:
     data = read_bytes(path)
     metadata, body = split_front_matter(decode_text(data, path))
     lines = body.split("\n")
-    tokens = _parser().parse(body)
+    md = _parser()
+    tokens = md.parse(body)
     builder = DocumentBuilder()
     headings: list[tuple[int, str]] = []
     tables = 0
@@ -131,7 +169,9 @@ def load(path: Path, source: str) -> Document:
         i = end + 1
     if not builder.blocks:
         raise ConnectorError(path, "no text content")
-    return builder.build(source=source, data=data, format="markdown", metadata=metadata)
+    links = _links(md, tokens, builder.text)
+    return builder.build(source=source, data=data, format="markdown",
+                         metadata={**metadata, "links": links} if links else metadata)
 
 
 class MarkdownConnector:

@@ -25,9 +25,12 @@ def recognizer_name(name: str) -> str:
 class GraphBuilder:
     """Holds one recognizer (its model loads on the first document) for the writes of one indexer."""
 
-    def __init__(self, config: Any):
+    def __init__(self, config: Any, generator: Any = None):
         self.config = config
+        self.generator = generator  # the generator config: the backend of optional LLM extraction
         self._extractor: Extractor | None = None
+        self._llm: Any = None
+        self._taken: dict[str, Any] = {}  # LLM usage already reported by take_usage
 
     @property
     def enabled(self) -> bool:
@@ -36,9 +39,44 @@ class GraphBuilder:
     @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
-            recognizer = make_recognizer(recognizer_name(self.config.extractor))
-            self._extractor = Extractor(recognizer, relations=self.config.relations)
+            recognizer = make_recognizer(recognizer_name(self.config.extractor),
+                                         parse=getattr(self.config, "predicates", "words") == "parse")
+            self._extractor = Extractor(recognizer, relations=self.config.relations, llm=self.llm())
         return self._extractor
+
+    def llm(self) -> Any:
+        """The LLM extractor when ``graph.llm_extraction`` is on (its generator loads on the first call)."""
+        if not getattr(self.config, "llm_extraction", False):
+            return None
+        if self._llm is None:
+            from graphs.llm import make_llm_extractor
+            from ragkit.generation import make_generator
+
+            if self.generator is None:
+                raise ValueError("graph.llm_extraction needs the generator config (generator.name: local or openai)")
+            self._llm = make_llm_extractor(make_generator(self.generator), int(self.config.llm_token_budget),
+                                           int(getattr(self.config, "llm_max_tokens", 256)))
+        return self._llm
+
+    def start_call(self) -> None:
+        """A new index call: LLM extraction gets its whole token budget again."""
+        self._taken: dict[str, Any] = {}
+        if self._llm is not None:
+            for key in ("calls", "prompt_tokens", "completion_tokens", "chunks_skipped", "invalid"):
+                setattr(self._llm.usage, key, 0)
+            self._llm.usage.exhausted = False
+
+    def take_usage(self) -> dict[str, Any] | None:
+        """The LLM extraction usage since the last take (None when LLM extraction is off or unused). The
+        counters run on across the batches of one index call, so its budget spans the call."""
+        if self._llm is None:
+            return None
+        now = self._llm.usage.to_dict()
+        taken = self._taken
+        keys = ("calls", "prompt_tokens", "completion_tokens", "chunks_skipped", "invalid", "total_tokens")
+        delta = {**now, **{k: int(now[k]) - int(taken.get(k, 0)) for k in keys}}
+        self._taken = now
+        return delta
 
     def run(
         self, items: Sequence[tuple[Document, list[Chunk]]], progress: Callable[[str, int, int | None], None] | None = None

