@@ -182,7 +182,7 @@ class Indexer:
                     else:
                         report.unchanged += 1
                     continue
-                tasks.append(FileTask(root_name, source, source, digest, size))
+                tasks.append(FileTask(root_name, source, source, digest, size, meta, now_labels))
         deletes = [
             doc_id for doc_id in known
             if doc_id not in seen and any(_under(doc_id, r) for r in roots) and not os.path.lexists(doc_id)
@@ -217,11 +217,6 @@ class Indexer:
                         report.failed.append({"path": task.source, "error": error})
                         continue
                     doc = prepared.document
-                    doc.content_hash = task.digest
-                    doc.metadata = {**doc.metadata, **meta}
-                    doc.labels = file_labels[task.source][0]
-                    for chunk in prepared.chunks:  # chunks carry their document's labels (made before they were known)
-                        chunk.labels = list(doc.labels)
                     batch_labels[doc.doc_id] = file_labels[task.source]
                     docs.append((doc, task.root, prepared.chunks, prepared.embed_texts))
                     if doc.doc_id in known:

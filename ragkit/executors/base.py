@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -26,6 +26,8 @@ class FileTask:
     source: str  # doc_id (== str(path) today)
     digest: str  # content hash computed by the driver
     size: int = 0  # bytes on disk when scanned (sizes the driver's batches)
+    meta: dict[str, Any] = field(default_factory=dict)  # `index --meta`, merged into the document's metadata
+    labels: list[str] = field(default_factory=list)  # the document's access labels (resolved by the driver)
 
 
 @dataclass

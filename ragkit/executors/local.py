@@ -42,6 +42,8 @@ def prepare(
     except Exception as exc:  # a connector bug must not abort a folder ingest
         return Prepared(task, None, error=f"{task.source}: {type(exc).__name__}: {exc}")
     doc.content_hash = task.digest
+    doc.metadata = {**doc.metadata, **task.meta}  # before chunking: chunks copy both
+    doc.labels = list(task.labels)
     chunks = chunker.run(doc)
     try:
         check_chunks(task.source, len(chunks), options)
