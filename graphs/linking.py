@@ -38,7 +38,8 @@ def phrases(text: str, taken: Sequence[str] = (), max_words: int = 6) -> list[st
             out.append(" ".join(run[:max_words]))
             run = []
         run.append(word)
-    return [p for p in dict.fromkeys(out) if len(p) >= 3 and not p.isdigit()]
+    # a single lower-case word is a common word, not a name (the exact linker skips those too)
+    return [p for p in dict.fromkeys(out) if len(p) >= 3 and not p.isdigit() and not (" " not in p and p.islower())]
 
 
 def entity_vectors(graph: Any, embed: Callable[[list[str]], np.ndarray], max_df: float = 0.05) -> tuple[list[str], np.ndarray]:

@@ -72,6 +72,7 @@ class RouterSettings:
     graph_weight: float = 0.5  # CC weight of the graph list for a multi-hop question
     graph_weight_entities: float = 0.0  # ... when it names entities but is no multi-hop question: text only
     graph_weight_plain: float = 0.0  # ... when it does neither (a claim, a keyword query): text only
+    graph_weight_structural: float = 0.1  # ... a query about document structure that names entities
     structure_weight: float = 0.5
     structure_bonus: float = 3.0  # z units added to the best structural match (scaled by structure_weight * 2)
     trajectory_bonus: float = 0.25  # added (in z units) to a candidate found by a text and a graph path
@@ -108,6 +109,8 @@ def plan(query: str, graph: Any | None, base_weight: float = 0.5, settings: Rout
                                                                   ("entities", bool(p.entities))) if on) + ")")
     if graph is not None and p.multihop:
         p.graph_weight = s.graph_weight
+    elif graph is not None and p.entities and p.structural:
+        p.graph_weight = s.graph_weight_structural
     elif graph is not None and p.entities:
         p.graph_weight = s.graph_weight_entities
     elif graph is not None:
