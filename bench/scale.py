@@ -111,7 +111,7 @@ def sentence_vectors(count: int, dim: int, seed: int = 11) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None) -> dict[str, Any]:
+def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None, vectors: bool = True) -> dict[str, Any]:
     """Bulk-write a store of ``size`` chunks (see the module docstring); ``hnsw`` overrides the vector
     store's HNSW settings (saved in the store's config, so every later reader uses them)."""
     import ragkit
@@ -161,7 +161,8 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None) 
             v = svec[pairs[:, 0]] + svec[pairs[:, 1]]
             vecs.append(v / np.linalg.norm(v, axis=1, keepdims=True))
         t0 = time.perf_counter()
-        store.vectors.upsert(ids, np.concatenate(vecs))
+        if vectors:
+            store.vectors.upsert(ids, np.concatenate(vecs))
         t1 = time.perf_counter()
         store.commit(upserts, [], {}, [], settings)
         t2 = time.perf_counter()
@@ -176,7 +177,7 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None) 
     timings["lexical"] = time.perf_counter() - t0
     kit.close()
     return {"size": size, "store": str(out), "sentences": len(sents), "seconds": round(time.perf_counter() - started, 1),
-            "parts_seconds": {k: round(v, 1) for k, v in timings.items()}, "vectors": "synthesized (see docstring)",
+            "parts_seconds": {k: round(v, 1) for k, v in timings.items()}, "vectors": "synthesized (see docstring)" if vectors else "none (--no-vectors: a lexical-only store)",
             "hnsw": dict(config.vector_store.hnsw)}
 
 
@@ -291,6 +292,88 @@ def measure(store: Path, data: Path, label: str, reps: int, n_queries: int) -> d
     return out
 
 
+def _one_doc(sents: list[str], rng: np.random.Generator, doc_id: str, settings_from: Any) -> tuple[Any, ...]:
+    from ragkit.chunking import chunk_id
+    from ragkit.types import Chunk, Document
+
+    texts = [" ".join(sents[int(i)] for i in rng.integers(0, len(sents), 2)) for _ in range(CHUNKS_PER_DOC)]
+    text = "\n\n".join(texts)
+    doc = Document(doc_id=doc_id, source=doc_id, text=text, format="text",
+                   content_hash=hashlib.sha256(text.encode()).hexdigest())
+    chunks, pos = [], 0
+    for o, t in enumerate(texts):
+        chunks.append(Chunk(chunk_id=chunk_id(doc_id, o, t), doc_id=doc_id, source=doc_id, text=t, ordinal=o,
+                            span=(pos, pos + len(t)), content_hash=doc.content_hash))
+        pos += len(t) + 2
+    return doc, CORPUS_ROOT, chunks, [hashlib.sha256(c.text.encode()).hexdigest() for c in chunks]
+
+
+def lexical_measure(store_path: Path, data: Path, label: str, reps: int, n_queries: int) -> dict[str, Any]:
+    """For a --no-vectors store: the lexical part of a 1-document commit (``Store.commit`` of the manifest
+    transaction + ``Store.save_lexical``), add / update / delete, then lexical queries in a fresh process."""
+    from ragkit.store import Store
+
+    store = Store(store_path)
+    t0 = time.perf_counter()
+    store.save_lexical()
+    prepare = time.perf_counter() - t0
+    settings = {k: store.get_meta(k) for k in ("embedder", "chunker")}
+    sents = sentences(data)
+    rng = np.random.default_rng(9)
+    times: dict[str, list[tuple[float, float]]] = {"add": [], "update": [], "delete": []}
+    for rep in range(reps):
+        doc_id = f"{CORPUS_ROOT}/changes/change-{rep}-{os.getpid()}.txt"
+        for action in ("add", "update", "delete"):
+            ups = [] if action == "delete" else [_one_doc(sents, rng, doc_id, None)]
+            dels = [doc_id] if action == "delete" else []
+            t0 = time.perf_counter()
+            store.commit(ups, dels, {}, [], settings)
+            t1 = time.perf_counter()
+            store.save_lexical()
+            t2 = time.perf_counter()
+            times[action].append((t1 - t0, t2 - t1))
+    store.close()
+    out: dict[str, Any] = {"store": str(store_path), "label": label, "code": str(ROOT), "prepare_s": round(prepare, 3)}
+    for action, pairs in times.items():
+        out[f"{action}_manifest_s"] = _median([a for a, _ in pairs])
+        out[f"{action}_lexical_s"] = _median([b for _, b in pairs])
+        out[f"{action}_lexical_all_s"] = [round(b, 4) for _, b in pairs]
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "lexical-query", "--store", str(store_path), "--data", str(data),
+         "--queries", str(n_queries)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False,
+    )
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    out["query"] = json.loads(proc.stdout)
+    out["chunks"] = out["query"]["chunks"]
+    out["disk_bytes"] = disk_sizes(store_path)
+    return out
+
+
+def lexical_query_process(store_path: Path, data: Path, n: int) -> dict[str, Any]:
+    """Fresh process: cold open (Store + the lexical index + one query), lexical p50/p95, peak RSS."""
+    import resource
+
+    from ragkit.retrieval.lexical import LexicalRetriever
+    from ragkit.store import Store
+
+    t0 = time.perf_counter()
+    store = Store(store_path)
+    retriever = LexicalRetriever(store)
+    qs = queries(data, n)
+    assert retriever.run(qs[0], k=10)
+    cold = time.perf_counter() - t0
+    lat = []
+    for q in qs:
+        s = time.perf_counter()
+        retriever.run(q, k=10)
+        lat.append(time.perf_counter() - s)
+    return {"cold_open_s": round(cold, 3), "chunks": store.count_chunks(),
+            "lexical": {"p50_ms": round(_pct(lat, 50) * 1000, 2), "p95_ms": round(_pct(lat, 95) * 1000, 2), "queries": len(lat)},
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
 def plot(results: list[Path], png: Path) -> None:
     """One panel per cost, store size on a log x axis, one line per code version (label)."""
     import matplotlib
@@ -328,6 +411,18 @@ def main() -> int:
     b.add_argument("--data", type=Path, default=DATA)
     b.add_argument("--json", type=Path)
     b.add_argument("--hnsw", type=json.loads, default={}, help='HNSW overrides, e.g. {"ef_construction": 64}')
+    b.add_argument("--no-vectors", action="store_true", help="manifest and lexical index only (for `lexical`)")
+    lx = sub.add_parser("lexical", help="lexical-only costs: 1-doc commits through Store, lexical queries")
+    lx.add_argument("--store", type=Path, required=True)
+    lx.add_argument("--data", type=Path, default=DATA)
+    lx.add_argument("--label", default="after")
+    lx.add_argument("--reps", type=int, default=3)
+    lx.add_argument("--queries", type=int, default=100)
+    lx.add_argument("--json", type=Path)
+    lq = sub.add_parser("lexical-query", help="(run by lexical in a fresh process)")
+    lq.add_argument("--store", type=Path, required=True)
+    lq.add_argument("--data", type=Path, default=DATA)
+    lq.add_argument("--queries", type=int, default=100)
     m = sub.add_parser("measure", help="commit, query, cold-open, RSS and disk costs of a built store")
     m.add_argument("--store", type=Path, required=True)
     m.add_argument("--data", type=Path, default=DATA)
@@ -344,9 +439,13 @@ def main() -> int:
     p.add_argument("--png", type=Path, required=True)
     args = parser.parse_args()
     if args.cmd == "build":
-        emit_report(build(args.size, args.out, args.data, args.hnsw), args.json)
+        emit_report(build(args.size, args.out, args.data, args.hnsw, not args.no_vectors), args.json)
     elif args.cmd == "measure":
         emit_report(measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
+    elif args.cmd == "lexical":
+        emit_report(lexical_measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
+    elif args.cmd == "lexical-query":
+        print(json.dumps(lexical_query_process(args.store, args.data, args.queries)))
     elif args.cmd == "query":
         print(json.dumps(query_process(args.store, args.data, args.queries)))
     else:
