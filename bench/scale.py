@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -308,7 +308,8 @@ def _one_doc(sents: list[str], rng: np.random.Generator, doc_id: str, settings_f
     return doc, CORPUS_ROOT, chunks, [hashlib.sha256(c.text.encode()).hexdigest() for c in chunks]
 
 
-def lexical_measure(store_path: Path, data: Path, label: str, reps: int, n_queries: int) -> dict[str, Any]:
+def lexical_measure(store_path: Path, data: Path, label: str, reps: int, n_queries: int,
+                    actions: Sequence[str] = ("add", "update", "delete")) -> dict[str, Any]:
     """For a --no-vectors store: the lexical part of a 1-document commit (``Store.commit`` of the manifest
     transaction + ``Store.save_lexical``), add / update / delete, then lexical queries in a fresh process."""
     from ragkit.store import Store
@@ -320,10 +321,10 @@ def lexical_measure(store_path: Path, data: Path, label: str, reps: int, n_queri
     settings = {k: store.get_meta(k) for k in ("embedder", "chunker")}
     sents = sentences(data)
     rng = np.random.default_rng(9)
-    times: dict[str, list[tuple[float, float]]] = {"add": [], "update": [], "delete": []}
+    times: dict[str, list[tuple[float, float]]] = {a: [] for a in actions}
     for rep in range(reps):
         doc_id = f"{CORPUS_ROOT}/changes/change-{rep}-{os.getpid()}.txt"
-        for action in ("add", "update", "delete"):
+        for action in actions:
             ups = [] if action == "delete" else [_one_doc(sents, rng, doc_id, None)]
             dels = [doc_id] if action == "delete" else []
             t0 = time.perf_counter()
@@ -419,6 +420,7 @@ def main() -> int:
     lx.add_argument("--reps", type=int, default=3)
     lx.add_argument("--queries", type=int, default=100)
     lx.add_argument("--json", type=Path)
+    lx.add_argument("--actions", default="add,update,delete", help="which 1-doc changes to time (add must come first)")
     lq = sub.add_parser("lexical-query", help="(run by lexical in a fresh process)")
     lq.add_argument("--store", type=Path, required=True)
     lq.add_argument("--data", type=Path, default=DATA)
@@ -443,7 +445,7 @@ def main() -> int:
     elif args.cmd == "measure":
         emit_report(measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
     elif args.cmd == "lexical":
-        emit_report(lexical_measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
+        emit_report(lexical_measure(args.store, args.data, args.label, args.reps, args.queries, args.actions.split(",")), args.json)
     elif args.cmd == "lexical-query":
         print(json.dumps(lexical_query_process(args.store, args.data, args.queries)))
     elif args.cmd == "query":
