@@ -376,31 +376,51 @@ def lexical_query_process(store_path: Path, data: Path, n: int) -> dict[str, Any
 
 
 def plot(results: list[Path], png: Path) -> None:
-    """One panel per cost, store size on a log x axis, one line per code version (label)."""
+    """One panel per cost against store size (log x), one line per result kind and code version: ``measure``
+    results (whole Kit, "kit") and ``lexical`` results (lexical-only stores, "lexical")."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = [json.loads(p.read_text()) for p in results]
+
+    def kind(r: dict) -> str:
+        return "kit" if "commit" in r else "lexical"
+
+    def commit(action: str) -> Any:
+        def get(r: dict) -> float | None:
+            if "commit" in r:
+                return r["commit"].get(f"{action}_s")
+            if f"{action}_lexical_s" not in r:
+                return None
+            return r[f"{action}_lexical_s"] + r[f"{action}_manifest_s"]
+        return get
+
     panels = [
-        ("1-file add (s)", lambda r: r["commit"]["add_s"]), ("1-file update (s)", lambda r: r["commit"]["update_s"]),
-        ("1-file delete (s)", lambda r: r["commit"]["delete_s"]), ("hybrid p50 (ms)", lambda r: r["query"]["hybrid"]["p50_ms"]),
-        ("lexical p50 (ms)", lambda r: r["query"]["lexical"]["p50_ms"]), ("query peak RSS (MB)", lambda r: r["query"]["peak_rss_mb"]),
-        ("cold open (s)", lambda r: r["query"]["cold_open_s"]), ("disk (MB)", lambda r: sum(r["disk_bytes"].values()) / 1e6),
+        ("1-file add: commit (s)", commit("add")), ("1-file update: commit (s)", commit("update")),
+        ("1-file delete: commit (s)", commit("delete")),
+        ("lexical query p50 (ms)", lambda r: r["query"]["lexical"]["p50_ms"]),
+        ("hybrid query p50 (ms)", lambda r: r["query"].get("hybrid", {}).get("p50_ms")),
+        ("query process peak RSS (MB)", lambda r: r["query"]["peak_rss_mb"]),
+        ("cold open (s)", lambda r: r["query"]["cold_open_s"]),
+        ("lexical index on disk (MB)", lambda r: r["disk_bytes"]["lexical"] / 1e6),
     ]
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
     for ax, (title, get) in zip(axes.flat, panels):
-        for label in sorted({r["label"] for r in rows}):
-            pts = sorted((r["chunks"], get(r)) for r in rows if r["label"] == label)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        for series in sorted({(kind(r), r["label"]) for r in rows}):
+            pts = sorted((r["chunks"], get(r)) for r in rows if (kind(r), r["label"]) == series and get(r) is not None)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"{series[0]} {series[1]}")
         ax.set_xscale("log")
-        ax.set_title(title)
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("chunks in the store")
         ax.grid(True, alpha=0.3)
-    axes.flat[0].legend()
+        ax.legend(fontsize=7)
+    fig.suptitle("bench/scale.py: costs against store size (kit: whole Kit.index / search; lexical: lexical-only stores)")
     fig.tight_layout()
-    fig.savefig(png, dpi=90)
+    fig.savefig(png, dpi=80)
 
 
 def main() -> int:
