@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -111,7 +111,7 @@ def sentence_vectors(count: int, dim: int, seed: int = 11) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None) -> dict[str, Any]:
+def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None, vectors: bool = True) -> dict[str, Any]:
     """Bulk-write a store of ``size`` chunks (see the module docstring); ``hnsw`` overrides the vector
     store's HNSW settings (saved in the store's config, so every later reader uses them)."""
     import ragkit
@@ -161,7 +161,8 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None) 
             v = svec[pairs[:, 0]] + svec[pairs[:, 1]]
             vecs.append(v / np.linalg.norm(v, axis=1, keepdims=True))
         t0 = time.perf_counter()
-        store.vectors.upsert(ids, np.concatenate(vecs))
+        if vectors:
+            store.vectors.upsert(ids, np.concatenate(vecs))
         t1 = time.perf_counter()
         store.commit(upserts, [], {}, [], settings)
         t2 = time.perf_counter()
@@ -176,7 +177,7 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None) 
     timings["lexical"] = time.perf_counter() - t0
     kit.close()
     return {"size": size, "store": str(out), "sentences": len(sents), "seconds": round(time.perf_counter() - started, 1),
-            "parts_seconds": {k: round(v, 1) for k, v in timings.items()}, "vectors": "synthesized (see docstring)",
+            "parts_seconds": {k: round(v, 1) for k, v in timings.items()}, "vectors": "synthesized (see docstring)" if vectors else "none (--no-vectors: a lexical-only store)",
             "hnsw": dict(config.vector_store.hnsw)}
 
 
@@ -256,16 +257,17 @@ def query_process(store: Path, data: Path, n: int) -> dict[str, Any]:
 
     imported = time.perf_counter()
     kit = ragkit.open(store)
-    qs = queries(data, n)
-    first = kit.search(qs[0], k=10, mode="lexical")
+    all_qs = queries(data, 3 * n + 5)
+    qs = all_qs[:n]
+    first = kit.search(all_qs[-1], k=10, mode="lexical")
     cold = time.perf_counter() - imported
     assert first, "the lexical query found nothing"
     out: dict[str, Any] = {"import_s": round(imported - t0, 3), "cold_open_s": round(cold, 3), "chunks": kit.store.count_chunks()}
-    for mode in ("lexical", "dense", "hybrid"):
-        for q in qs[:5]:
+    for i, mode in enumerate(("lexical", "dense", "hybrid")):
+        for q in all_qs[-5:]:
             kit.search(q, k=10, mode=mode)  # warm-up
         lat = []
-        for q in qs:
+        for q in all_qs[i * n : (i + 1) * n]:  # other questions per mode: no query embedding is cached
             s = time.perf_counter()
             kit.search(q, k=10, mode=mode)
             lat.append(time.perf_counter() - s)
@@ -291,32 +293,135 @@ def measure(store: Path, data: Path, label: str, reps: int, n_queries: int) -> d
     return out
 
 
+def _one_doc(sents: list[str], rng: np.random.Generator, doc_id: str, settings_from: Any) -> tuple[Any, ...]:
+    from ragkit.chunking import chunk_id
+    from ragkit.types import Chunk, Document
+
+    texts = [" ".join(sents[int(i)] for i in rng.integers(0, len(sents), 2)) for _ in range(CHUNKS_PER_DOC)]
+    text = "\n\n".join(texts)
+    doc = Document(doc_id=doc_id, source=doc_id, text=text, format="text",
+                   content_hash=hashlib.sha256(text.encode()).hexdigest())
+    chunks, pos = [], 0
+    for o, t in enumerate(texts):
+        chunks.append(Chunk(chunk_id=chunk_id(doc_id, o, t), doc_id=doc_id, source=doc_id, text=t, ordinal=o,
+                            span=(pos, pos + len(t)), content_hash=doc.content_hash))
+        pos += len(t) + 2
+    return doc, CORPUS_ROOT, chunks, [hashlib.sha256(c.text.encode()).hexdigest() for c in chunks]
+
+
+def lexical_measure(store_path: Path, data: Path, label: str, reps: int, n_queries: int,
+                    actions: Sequence[str] = ("add", "update", "delete")) -> dict[str, Any]:
+    """For a --no-vectors store: the lexical part of a 1-document commit (``Store.commit`` of the manifest
+    transaction + ``Store.save_lexical``), add / update / delete, then lexical queries in a fresh process."""
+    from ragkit.store import Store
+
+    store = Store(store_path)
+    t0 = time.perf_counter()
+    store.save_lexical()
+    prepare = time.perf_counter() - t0
+    settings = {k: store.get_meta(k) for k in ("embedder", "chunker")}
+    sents = sentences(data)
+    rng = np.random.default_rng(9)
+    times: dict[str, list[tuple[float, float]]] = {a: [] for a in actions}
+    for rep in range(reps):
+        doc_id = f"{CORPUS_ROOT}/changes/change-{rep}-{os.getpid()}.txt"
+        for action in actions:
+            ups = [] if action == "delete" else [_one_doc(sents, rng, doc_id, None)]
+            dels = [doc_id] if action == "delete" else []
+            t0 = time.perf_counter()
+            store.commit(ups, dels, {}, [], settings)
+            t1 = time.perf_counter()
+            store.save_lexical()
+            t2 = time.perf_counter()
+            times[action].append((t1 - t0, t2 - t1))
+    store.close()
+    out: dict[str, Any] = {"store": str(store_path), "label": label, "code": str(ROOT), "prepare_s": round(prepare, 3)}
+    for action, pairs in times.items():
+        out[f"{action}_manifest_s"] = _median([a for a, _ in pairs])
+        out[f"{action}_lexical_s"] = _median([b for _, b in pairs])
+        out[f"{action}_lexical_all_s"] = [round(b, 4) for _, b in pairs]
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "lexical-query", "--store", str(store_path), "--data", str(data),
+         "--queries", str(n_queries)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False,
+    )
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    out["query"] = json.loads(proc.stdout)
+    out["chunks"] = out["query"]["chunks"]
+    out["disk_bytes"] = disk_sizes(store_path)
+    return out
+
+
+def lexical_query_process(store_path: Path, data: Path, n: int) -> dict[str, Any]:
+    """Fresh process: cold open (Store + the lexical index + one query), lexical p50/p95, peak RSS."""
+    import resource
+
+    from ragkit.retrieval.lexical import LexicalRetriever
+    from ragkit.store import Store
+
+    t0 = time.perf_counter()
+    store = Store(store_path)
+    retriever = LexicalRetriever(store)
+    qs = queries(data, n)
+    assert retriever.run(qs[0], k=10)
+    cold = time.perf_counter() - t0
+    lat = []
+    for q in qs:
+        s = time.perf_counter()
+        retriever.run(q, k=10)
+        lat.append(time.perf_counter() - s)
+    return {"cold_open_s": round(cold, 3), "chunks": store.count_chunks(),
+            "lexical": {"p50_ms": round(_pct(lat, 50) * 1000, 2), "p95_ms": round(_pct(lat, 95) * 1000, 2), "queries": len(lat)},
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
 def plot(results: list[Path], png: Path) -> None:
-    """One panel per cost, store size on a log x axis, one line per code version (label)."""
+    """One panel per cost against store size (log x), one line per result kind and code version: ``measure``
+    results (whole Kit, "kit") and ``lexical`` results (lexical-only stores, "lexical")."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = [json.loads(p.read_text()) for p in results]
+
+    def kind(r: dict) -> str:
+        return "kit" if "commit" in r else "lexical"
+
+    def commit(action: str) -> Any:
+        def get(r: dict) -> float | None:
+            if "commit" in r:
+                return r["commit"].get(f"{action}_s")
+            if f"{action}_lexical_s" not in r:
+                return None
+            return r[f"{action}_lexical_s"] + r[f"{action}_manifest_s"]
+        return get
+
     panels = [
-        ("1-file add (s)", lambda r: r["commit"]["add_s"]), ("1-file update (s)", lambda r: r["commit"]["update_s"]),
-        ("1-file delete (s)", lambda r: r["commit"]["delete_s"]), ("hybrid p50 (ms)", lambda r: r["query"]["hybrid"]["p50_ms"]),
-        ("lexical p50 (ms)", lambda r: r["query"]["lexical"]["p50_ms"]), ("query peak RSS (MB)", lambda r: r["query"]["peak_rss_mb"]),
-        ("cold open (s)", lambda r: r["query"]["cold_open_s"]), ("disk (MB)", lambda r: sum(r["disk_bytes"].values()) / 1e6),
+        ("1-file add: commit (s)", commit("add")), ("1-file update: commit (s)", commit("update")),
+        ("1-file delete: commit (s)", commit("delete")),
+        ("lexical query p50 (ms)", lambda r: r["query"]["lexical"]["p50_ms"]),
+        ("hybrid query p50 (ms)", lambda r: r["query"].get("hybrid", {}).get("p50_ms")),
+        ("query process peak RSS (MB)", lambda r: r["query"]["peak_rss_mb"]),
+        ("cold open (s)", lambda r: r["query"]["cold_open_s"]),
+        ("lexical index on disk (MB)", lambda r: r["disk_bytes"]["lexical"] / 1e6),
     ]
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
     for ax, (title, get) in zip(axes.flat, panels):
-        for label in sorted({r["label"] for r in rows}):
-            pts = sorted((r["chunks"], get(r)) for r in rows if r["label"] == label)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        for series in sorted({(kind(r), r["label"]) for r in rows}):
+            pts = sorted((r["chunks"], get(r)) for r in rows if (kind(r), r["label"]) == series and get(r) is not None)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"{series[0]} {series[1]}")
         ax.set_xscale("log")
-        ax.set_title(title)
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("chunks in the store")
         ax.grid(True, alpha=0.3)
-    axes.flat[0].legend()
+        ax.legend(fontsize=7)
+    fig.suptitle("bench/scale.py: costs against store size (kit: whole Kit.index / search; lexical: lexical-only stores)")
     fig.tight_layout()
-    fig.savefig(png, dpi=90)
+    fig.savefig(png, dpi=80)
 
 
 def main() -> int:
@@ -328,6 +433,19 @@ def main() -> int:
     b.add_argument("--data", type=Path, default=DATA)
     b.add_argument("--json", type=Path)
     b.add_argument("--hnsw", type=json.loads, default={}, help='HNSW overrides, e.g. {"ef_construction": 64}')
+    b.add_argument("--no-vectors", action="store_true", help="manifest and lexical index only (for `lexical`)")
+    lx = sub.add_parser("lexical", help="lexical-only costs: 1-doc commits through Store, lexical queries")
+    lx.add_argument("--store", type=Path, required=True)
+    lx.add_argument("--data", type=Path, default=DATA)
+    lx.add_argument("--label", default="after")
+    lx.add_argument("--reps", type=int, default=3)
+    lx.add_argument("--queries", type=int, default=100)
+    lx.add_argument("--json", type=Path)
+    lx.add_argument("--actions", default="add,update,delete", help="which 1-doc changes to time (add must come first)")
+    lq = sub.add_parser("lexical-query", help="(run by lexical in a fresh process)")
+    lq.add_argument("--store", type=Path, required=True)
+    lq.add_argument("--data", type=Path, default=DATA)
+    lq.add_argument("--queries", type=int, default=100)
     m = sub.add_parser("measure", help="commit, query, cold-open, RSS and disk costs of a built store")
     m.add_argument("--store", type=Path, required=True)
     m.add_argument("--data", type=Path, default=DATA)
@@ -344,9 +462,13 @@ def main() -> int:
     p.add_argument("--png", type=Path, required=True)
     args = parser.parse_args()
     if args.cmd == "build":
-        emit_report(build(args.size, args.out, args.data, args.hnsw), args.json)
+        emit_report(build(args.size, args.out, args.data, args.hnsw, not args.no_vectors), args.json)
     elif args.cmd == "measure":
         emit_report(measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
+    elif args.cmd == "lexical":
+        emit_report(lexical_measure(args.store, args.data, args.label, args.reps, args.queries, args.actions.split(",")), args.json)
+    elif args.cmd == "lexical-query":
+        print(json.dumps(lexical_query_process(args.store, args.data, args.queries)))
     elif args.cmd == "query":
         print(json.dumps(query_process(args.store, args.data, args.queries)))
     else:

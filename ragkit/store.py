@@ -363,10 +363,15 @@ class Store:
     def lexical(self) -> SegmentedIndex | Bm25Index:
         """The lexical index of the committed generation (rebuilt in memory if the saved one lags).
         Loaded once per generation; segments already open are reused."""
-        gen = self.generation
-        if self._lexical is not None and self._lexical[0] == gen:
-            return self._lexical[1]
-        index = generations.load(self.path / LEXICAL, gen, self._open_segments()) or self.build_lexical()
+        for _ in range(3):  # a writer may commit and publish between reading the generation and the index
+            gen = self.generation
+            if self._lexical is not None and self._lexical[0] == gen:
+                return self._lexical[1]
+            index = generations.load(self.path / LEXICAL, gen, self._open_segments())
+            if index is not None or not generations.is_ahead(self.path / LEXICAL, gen):
+                break
+        if index is None:  # the published index lags the committed generation (a write in progress, a crash)
+            index = self.build_lexical()
         self._lexical = (gen, index)
         return index
 

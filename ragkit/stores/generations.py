@@ -50,6 +50,12 @@ def is_published(base: Path, generation: int) -> bool:
     return state is not None and int(state["generation"]) == generation
 
 
+def is_ahead(base: Path, generation: int) -> bool:
+    """Whether a later generation than ``generation`` is published (the reader's view is stale)."""
+    state = read_state(base)
+    return state is not None and int(state["generation"]) > generation
+
+
 def load(base: Path, generation: int, previous: SegmentedIndex | None = None) -> SegmentedIndex | None:
     """The published index of ``generation``, or None if another is published or it can't be read.
     Segments and tombstones already open in ``previous`` are reused."""

@@ -112,3 +112,38 @@ def test_an_older_format_or_a_torn_pointer_reads_as_unpublished(tmp_path: Path):
     assert generations.is_published(base, 5) and generations.current_name(base) == "gen-5"
     (base / "CURRENT").write_text('{"format": 2, "gener')
     assert generations.load(base, 5) is None
+
+
+def test_a_one_file_commit_through_the_kit_writes_only_its_own_segment(tmp_path: Path):
+    """Index 40 files, then add, update and delete one: the big segment is never rewritten (the commit
+    is O(changed)), and lexical search equals a full bm25s build over the committed chunks."""
+    import ragkit
+    from tests.conftest import hash_config
+
+    rng = random.Random(3)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(40):
+        (docs / f"d{i}.txt").write_text("\n\n".join(_text(rng) or "heart" for _ in range(6)))
+    kit = ragkit.open(tmp_path / "store", hash_config())
+    kit.index(docs)
+    base = tmp_path / "store" / "lexical"
+    big = generations.read_state(base)["segments"][0]["name"]
+    one = docs / "new.txt"
+    for step in ("add", "update", "delete"):
+        if step == "add":
+            one.write_text("Runner heart risk in smoking patients.\n\nSleep and memory.")
+        elif step == "update":
+            one.write_text("Glucose and insulin in the liver.")
+        else:
+            one.unlink()
+        kit.index(docs)
+        state = generations.read_state(base)
+        assert state["segments"][0]["name"] == big and len(state["segments"]) >= 1
+        assert state["generation"] == kit.store.generation
+        ref = kit.store.build_lexical()
+        index = kit.store.lexical()
+        assert isinstance(index, SegmentedIndex) and sorted(index.ids) == sorted(ref.ids)
+        qs = ["runner heart risk", "glucose insulin liver", "sleep memory", "protein"]
+        assert index.query_batch(qs, 10) == ref.query_batch(qs, 10)
+    kit.close()
