@@ -7,7 +7,12 @@ indexed into a fresh store by ``ragkit index`` in its own process under ``/usr/b
 the MiniLM model would take hours on 100k files on this machine) and the ``fast`` graph extractor.
 
     python bench/stream_ingest.py [DATA_DIR] [--sizes 10000,100000] [--repo PATH] [--work DIR]
-        [--set ingest.batch_files=500 ...]
+        [--set ingest.batch_files=500 ...] [--chroma-server]
+
+``--chroma-server`` puts the vectors in a ``chroma run`` server (``vector_store.name=chroma-http``) on
+127.0.0.1, itself under ``/usr/bin/time -v``: the index process's peak then excludes the in-memory HNSW
+index that an embedded chroma keeps (which grows with the store, not the batch), and the server's
+peak is reported beside it.
 
 ``--repo`` picks the ragkit source tree to measure (default: this one), so the same script measures
 the code before and after a change; prints one JSON document.
@@ -21,6 +26,8 @@ import os
 import platform
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -69,10 +76,51 @@ def write_corpus(pool: list[str], n: int, folder: Path) -> int:
     return total
 
 
-def index_peak(repo: Path, store: Path, folder: Path, settings: list[str]) -> dict[str, object]:
+def _peak_mib(time_stderr: str) -> float:
+    return round(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", time_stderr).group(1)) / 1024, 1)
+
+
+class ChromaServer:
+    """A ``chroma run`` server on a free loopback port, under ``/usr/bin/time -v`` (peak RSS on stop)."""
+
+    def __init__(self, data: Path):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        chroma = Path(sys.executable).with_name("chroma")
+        self.log = data.with_suffix(".log")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/time", "-v", str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
+        )
+        import urllib.request
+
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"chroma run did not start; see {self.log}")
+
+    def stop(self) -> float:
+        """Stop the server (SIGTERM to ``chroma``, the child of ``time``, which then reports) and return
+        its peak MiB."""
+        import psutil
+
+        for child in psutil.Process(self.proc.pid).children():
+            child.send_signal(signal.SIGTERM)
+        self.proc.wait(120)
+        return _peak_mib(self.log.read_text())
+
+
+def index_peak(repo: Path, store: Path, folder: Path, settings: list[str], port: int | None = None) -> dict[str, object]:
     """Run ``ragkit index`` once into a fresh store; its peak RSS (MiB), wall seconds and report."""
     store.mkdir(parents=True)
-    (store / "config.toml").write_text('[embedder]\nname = "hash"\n\n[graph]\nextractor = "fast"\n', encoding="utf-8")
+    config = '[embedder]\nname = "hash"\n\n[graph]\nextractor = "fast"\n'
+    if port is not None:
+        config += f'\n[vector_store]\nname = "chroma-http"\nhost = "127.0.0.1"\nport = {port}\n'
+    (store / "config.toml").write_text(config, encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(repo), HF_HUB_OFFLINE="1")
     for pair in settings:  # RAGKIT_<SECTION>_<KEY> overrides for this process
         key, _, value = pair.partition("=")
@@ -84,10 +132,9 @@ def index_peak(repo: Path, store: Path, folder: Path, settings: list[str]) -> di
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"index failed ({proc.returncode}): {proc.stderr[-3000:]}")
-    peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
     report = json.loads(proc.stdout)
     report["failed"] = len(report["failed"])
-    return {"peak_rss_mib": round(peak_kb / 1024, 1), "wall_s": round(wall, 1), "report": report}
+    return {"peak_rss_mib": _peak_mib(proc.stderr), "wall_s": round(wall, 1), "report": report}
 
 
 def main() -> int:
@@ -97,6 +144,7 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, default=REPO, help="ragkit source tree to measure")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--set", dest="settings", action="append", default=[], help="section.key=value override")
+    parser.add_argument("--chroma-server", action="store_true", help="vectors in a `chroma run` server (chroma-http)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = args.work or Path(tempfile.mkdtemp(prefix="ragkit-stream-"))
@@ -111,7 +159,15 @@ def main() -> int:
             corpus_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
             store = work / f"store{n}"
             shutil.rmtree(store, ignore_errors=True)
-            run = index_peak(args.repo.resolve(), store, folder, args.settings)
+            server = ChromaServer(work / f"chroma{n}") if args.chroma_server else None
+            try:
+                run = index_peak(args.repo.resolve(), store, folder, args.settings, server.port if server else None)
+            finally:
+                if server is not None:
+                    peak = server.stop()
+            if server is not None:
+                run["chroma_server_peak_rss_mib"] = peak
+                shutil.rmtree(work / f"chroma{n}", ignore_errors=True)
             run["corpus_mib"] = round(corpus_bytes / 2**20, 2)
             results[str(n)] = run
             shutil.rmtree(store, ignore_errors=True)
@@ -124,6 +180,7 @@ def main() -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "repo": str(args.repo.resolve()),
         "settings": args.settings,
+        "vectors": "chroma-http (a `chroma run` server)" if args.chroma_server else "embedded chroma",
         "pool_texts": len(pool),
         "sizes": results,
         "ratio_largest_to_smallest": round(peaks[-1] / peaks[0], 3),
