@@ -36,7 +36,7 @@ def test_index_is_idempotent(hash_kit, tmp_path: Path):
     ids = set(hash_kit.store.all_chunk_ids())
     gen = hash_kit.store.generation
     again = hash_kit.index([docs])
-    assert again.to_dict() == {"added": 0, "updated": 0, "deleted": 0, "unchanged": 2, "chunks": 0, "failed": []}
+    assert again.to_dict() == {"added": 0, "updated": 0, "deleted": 0, "unchanged": 2, "relabeled": 0, "chunks": 0, "failed": []}
     assert set(hash_kit.store.all_chunk_ids()) == ids
     assert hash_kit.store.generation == gen  # nothing committed
     assert_consistent(hash_kit)
