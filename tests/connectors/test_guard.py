@@ -174,3 +174,30 @@ def test_close_stops_the_workers() -> None:
         for _ in range(50):
             os.kill(pid, 0)
             time.sleep(0.1)
+
+
+def test_workers_die_with_a_killed_indexer(tmp_path: Path) -> None:
+    """An indexer killed by SIGKILL while its worker parses leaves no worker behind."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = (
+        "import os, sys\n"
+        "from connectors.guard import ParseGuard\n"
+        "from tests.connectors.test_guard import hang\n"
+        "guard = ParseGuard()\n"
+        "print(guard.call(os.getpid), flush=True)\n"
+        "guard.call(hang, 600, timeout=600)\n"
+    )
+    indexer = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)})
+    worker = int(indexer.stdout.readline())
+    time.sleep(0.5)
+    indexer.kill()
+    indexer.wait()
+    with pytest.raises(ProcessLookupError):
+        for _ in range(100):
+            os.kill(worker, 0)
+            time.sleep(0.1)
