@@ -6,7 +6,7 @@ worker processes and gets the Document back pickled. A worker is a fresh interpr
 ``subprocess`` (never a fork, unsafe once torch/onnx threads run in the indexer; and not
 multiprocessing's ``spawn``, which re-runs the caller's ``__main__`` script in the worker), talking
 over a socket pair with multiprocessing's pickling ``Connection``. A worker is killed and replaced
-when a file runs past ``parse_timeout``, when it dies (the file is reported, not the ingest aborted), and after a file that
+when a file uses more than ``parse_timeout`` seconds of CPU time (or waits 5 times that), when it dies (the file is reported, not the ingest aborted), and after a file that
 left its resident memory above ``worker_max_rss_mb``; ``worker_memory_mb`` caps its address space
 (``RLIMIT_AS``), so a runaway allocation fails inside the worker. Workers are reused across files,
 so the start-up cost (~1 s) is paid once per ingest, not per file.
@@ -38,6 +38,8 @@ from connectors.base import ConnectorError
 from ragkit.types import ConnectorOptions, Document
 
 PRELOAD = ("connectors.registry",)  # imported by each worker as it starts, not on its first file
+WALL_FACTOR = 5  # a file may wait this many times parse_timeout in wall-clock time (a parser blocked, not computing)
+POLL = 0.2  # seconds between checks of a busy worker's CPU time
 
 
 class ParseTimeout(ConnectorError):
@@ -155,6 +157,39 @@ class _Worker:
         self.conn.close()
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, reaped children included) of process ``pid``; None where /proc is missing."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _wait(worker: _Worker, timeout: float, path: str | Path) -> None:
+    """Until the worker answers; ParseTimeout when it has used ``timeout`` seconds of CPU time (a
+    parser computing forever), or waited ``WALL_FACTOR`` times that (a parser blocked). CPU time,
+    not wall-clock time, so that a file does not time out because the machine is busy."""
+    if not timeout or timeout <= 0:
+        worker.conn.poll(None)
+        return
+    started, cpu_start = time.monotonic(), _cpu_seconds(worker.process.pid)
+    while not worker.conn.poll(POLL):
+        waited = time.monotonic() - started
+        cpu = _cpu_seconds(worker.process.pid)
+        if cpu_start is None or cpu is None:  # no /proc: wall-clock time only
+            if waited > timeout:
+                raise ParseTimeout(path, f"parsing took longer than {timeout:g} s (limits.parse_timeout); "
+                                         "the parser was stopped")
+        elif cpu - cpu_start > timeout:
+            raise ParseTimeout(path, f"parsing took more than {timeout:g} s of CPU time (limits.parse_timeout); "
+                                     "the parser was stopped")
+        if waited > timeout * WALL_FACTOR:
+            raise ParseTimeout(path, f"parsing took longer than {timeout * WALL_FACTOR:g} s ({WALL_FACTOR} x "
+                                     "limits.parse_timeout) without finishing; the parser was stopped")
+
+
 def _signal_name(code: int | None) -> str:
     if code is not None and code < 0:
         try:
@@ -223,13 +258,9 @@ class ParseGuard:
         try:
             try:
                 worker.conn.send((function, args))
-                ready = worker.conn.poll(timeout if timeout and timeout > 0 else None)
+                _wait(worker, timeout, path)
             except (OSError, EOFError):
-                ready = True  # the worker is gone: recv below reports how it died
-            if not ready:
-                raise ParseTimeout(
-                    path, f"parsing took longer than {timeout:g} s (limits.parse_timeout); the parser was stopped"
-                )
+                pass  # the worker is gone: recv below reports how it died
             try:
                 status, payload, rss = worker.conn.recv()
             except (EOFError, OSError):
