@@ -68,8 +68,8 @@ def run_slice(fmt: str, seconds: int, work: Path, timeout: int, rss_mb: int) -> 
         try:
             rc = subprocess.run(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 timeout=seconds + timeout + 300).returncode
-        except subprocess.TimeoutExpired:
-            rc = -9
+        except subprocess.TimeoutExpired:  # libFuzzer overran its slice (e.g. replaying a big corpus)
+            rc = None
     elapsed = time.monotonic() - started
     text = log.read_text(errors="replace")
     done = re.findall(r"Done (\d+) runs", text)
@@ -80,7 +80,9 @@ def run_slice(fmt: str, seconds: int, work: Path, timeout: int, rss_mb: int) -> 
     new = [p for p in found if p not in slow]
     if slow:
         result["slow_inputs"] = [str(p) for p in slow]
-    if rc != 0 or new:
+    if rc is None:
+        result["stopped"] = "overran its slice; stopped by the supervisor (not a crash)"
+    if (rc is not None and rc != 0) or new:
         error = re.search(r"=== Uncaught Python exception: ===\n(.*?)(?:\n\n|\Z)", text, re.S)
         tail = error.group(1).strip().splitlines() if error else text.strip().splitlines()[-6:]
         result["crash"] = {"inputs": [str(p) for p in new], "error": tail[-1] if tail else "", "trace": tail[-12:]}

@@ -2,9 +2,11 @@
 
 A pathological file (a PDF that makes PDFium loop, a zip bomb, a parser segfault) must not hang an
 ingest or grow the indexer's memory. :class:`ParseGuard` sends each file to one of a few long-lived
-worker processes (``spawn``: a fresh interpreter, safe after torch/onnx threads are up in the parent)
-and gets the Document back pickled. A worker is killed and replaced when a file runs past
-``parse_timeout``, when it dies (the file is reported, not the ingest aborted), and after a file that
+worker processes and gets the Document back pickled. A worker is a fresh interpreter started with
+``subprocess`` (never a fork, unsafe once torch/onnx threads run in the indexer; and not
+multiprocessing's ``spawn``, which re-runs the caller's ``__main__`` script in the worker), talking
+over a socket pair with multiprocessing's pickling ``Connection``. A worker is killed and replaced
+when a file uses more than ``parse_timeout`` seconds of CPU time (or waits 5 times that), when it dies (the file is reported, not the ingest aborted), and after a file that
 left its resident memory above ``worker_max_rss_mb``; ``worker_memory_mb`` caps its address space
 (``RLIMIT_AS``), so a runaway allocation fails inside the worker. Workers are reused across files,
 so the start-up cost (~1 s) is paid once per ingest, not per file.
@@ -15,10 +17,14 @@ the whole executor. ``parse_workers = 0`` parses in-process (no timeout, no isol
 """
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import json
 import os
 import queue
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -32,6 +38,8 @@ from connectors.base import ConnectorError
 from ragkit.types import ConnectorOptions, Document
 
 PRELOAD = ("connectors.registry",)  # imported by each worker as it starts, not on its first file
+WALL_FACTOR = 5  # a file may wait this many times parse_timeout in wall-clock time (a parser blocked, not computing)
+POLL = 0.2  # seconds between checks of a busy worker's CPU time
 
 
 class ParseTimeout(ConnectorError):
@@ -69,6 +77,24 @@ def _rss_mb() -> float:
         return 0.0
 
 
+# The worker's command: the parent's import path first, then the loop of this module.
+_BOOT = "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); from connectors.guard import _worker_main; _worker_main()"
+
+
+def _worker_main() -> None:
+    """Entry of a worker process: ``python -c _BOOT PATHS FD MEMORY_MB``."""
+    parent = os.getppid()
+
+    def watch() -> None:  # die with the indexer, even one killed while this worker parses
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    # (not prctl's PR_SET_PDEATHSIG: it fires when the *thread* that started the worker ends)
+    threading.Thread(target=watch, daemon=True, name="ragkit-parent-watch").start()
+    _serve(Connection(int(sys.argv[2])), int(sys.argv[3]))
+
+
 def _serve(conn: Connection, memory_mb: int) -> None:
     """A worker's loop: receive ``(function, args)``, send back ``(status, payload, rss_mb)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -100,26 +126,68 @@ def _serve(conn: Connection, memory_mb: int) -> None:
 
 
 class _Worker:
-    """One worker process and its end of the pipe."""
+    """One worker process and the parent's end of its socket pair."""
 
-    def __init__(self, context: Any, memory_mb: int):
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, memory_mb), daemon=True,
-                                       name="ragkit-parse-worker")
-        self.process.start()
-        child.close()
+    def __init__(self, memory_mb: int):
+        mine, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _BOOT, json.dumps(sys.path), str(theirs.fileno()), str(memory_mb)],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # a parser's chatter must not reach a --json stdout
+            start_new_session=True,  # Ctrl-C in a terminal reaches the indexer, which stops its workers
+        )
+        theirs.close()
+        self.conn = Connection(mine.detach())
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.process.poll()
 
     def stop(self, kill: bool = False) -> None:
         if not kill:
             try:
                 self.conn.send(None)
-            except OSError:
-                kill = True
-            self.process.join(2)
-        if self.process.is_alive():
+                self.process.wait(2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.process.poll() is None:
             self.process.kill()
-            self.process.join(5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(5)
         self.conn.close()
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, reaped children included) of process ``pid``; None where /proc is missing."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _wait(worker: _Worker, timeout: float, path: str | Path) -> None:
+    """Until the worker answers; ParseTimeout when it has used ``timeout`` seconds of CPU time (a
+    parser computing forever), or waited ``WALL_FACTOR`` times that (a parser blocked). CPU time,
+    not wall-clock time, so that a file does not time out because the machine is busy."""
+    if not timeout or timeout <= 0:
+        worker.conn.poll(None)
+        return
+    started, cpu_start = time.monotonic(), _cpu_seconds(worker.process.pid)
+    while not worker.conn.poll(POLL):
+        waited = time.monotonic() - started
+        cpu = _cpu_seconds(worker.process.pid)
+        if cpu_start is None or cpu is None:  # no /proc: wall-clock time only
+            if waited > timeout:
+                raise ParseTimeout(path, f"parsing took longer than {timeout:g} s (limits.parse_timeout); "
+                                         "the parser was stopped")
+        elif cpu - cpu_start > timeout:
+            raise ParseTimeout(path, f"parsing took more than {timeout:g} s of CPU time (limits.parse_timeout); "
+                                     "the parser was stopped")
+        if waited > timeout * WALL_FACTOR:
+            raise ParseTimeout(path, f"parsing took longer than {timeout * WALL_FACTOR:g} s ({WALL_FACTOR} x "
+                                     "limits.parse_timeout) without finishing; the parser was stopped")
 
 
 def _signal_name(code: int | None) -> str:
@@ -144,9 +212,8 @@ class ParseGuard:
     leaving a ``with`` block) stops them.
     """
 
-    def __init__(self, options: ConnectorOptions | None = None, start_method: str = "spawn"):
+    def __init__(self, options: ConnectorOptions | None = None):
         self.options = options or ConnectorOptions()
-        self.start_method = start_method
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
@@ -191,18 +258,15 @@ class ParseGuard:
         try:
             try:
                 worker.conn.send((function, args))
-                ready = worker.conn.poll(timeout if timeout and timeout > 0 else None)
+                _wait(worker, timeout, path)
             except (OSError, EOFError):
-                ready = True  # the worker is gone: recv below reports how it died
-            if not ready:
-                raise ParseTimeout(
-                    path, f"parsing took longer than {timeout:g} s (limits.parse_timeout); the parser was stopped"
-                )
+                pass  # the worker is gone: recv below reports how it died
             try:
                 status, payload, rss = worker.conn.recv()
             except (EOFError, OSError):
-                worker.process.join(5)
-                code = worker.process.exitcode
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.process.wait(5)
+                code = worker.exitcode
                 memory = self.options.worker_memory_mb
                 raise ParserCrashed(
                     path, f"the parser process died ({_signal_name(code)}); the file may be malformed"
@@ -227,7 +291,7 @@ class ParseGuard:
             pass
         with self._lock:
             if len(self._all) < max(1, self.options.parse_workers):
-                worker = _Worker(multiprocessing.get_context(self.start_method), self.options.worker_memory_mb)
+                worker = _Worker(self.options.worker_memory_mb)
                 self._all.append(worker)
                 return worker
         return self._idle.get()

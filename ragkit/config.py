@@ -96,7 +96,7 @@ class LimitsConfig:
     max_pages: int = 5000  # pages of a PDF
     max_chars: int = 20_000_000  # characters of a parsed document
     max_chunks: int = 50_000  # chunks of one file (table row chunks included)
-    parse_timeout: float = 60.0  # seconds to parse one file in a worker process; then it is killed
+    parse_timeout: float = 60.0  # CPU seconds to parse one file in a worker (5x that of waiting); then it is killed
     parse_workers: int = 1  # worker processes that parse files (0: parse in-process, no timeout)
     worker_memory_mb: int = 4096  # address-space cap of a worker (RLIMIT_AS)
     worker_max_rss_mb: int = 1024  # a worker above this resident memory after a file is replaced

@@ -86,3 +86,37 @@ def test_chunks_with_a_word_tokenizer(doc: Document, config: ChunkingConfig) -> 
 def test_chunks_with_the_model_tokenizer(minilm_embedder, doc: Document, config: ChunkingConfig) -> None:
     """MiniLM's own subword tokenizer: long words are cut into many tokens."""
     check(doc, config, minilm_embedder.token_offsets)
+
+
+# Cases the properties found, kept as plain tests.
+
+def _table_doc(rows: list[list[str]], header_rows: int) -> Document:
+    builder = DocumentBuilder()
+    builder.add(table_text(rows), "table", table=Table(table_id="t", rows=rows, header_rows=header_rows))
+    return builder.build(source="/docs/t.csv", data=b"x", format="csv")
+
+
+def test_blank_table_rows_make_no_chunk() -> None:
+    embedder = HashEmbedder()
+    config = ChunkingConfig(max_tokens=40, overlap_tokens=0, table_rows_per_chunk=1, table_row_chunks=False)
+    chunks = StructuredChunker(config, embedder.token_offsets).run(_table_doc([["0"], [""], ["0"]], 0))
+    assert len(chunks) == 2 and all(c.span[0] < c.span[1] for c in chunks)
+    assert StructuredChunker(config, embedder.token_offsets).run(_table_doc([["", ""]], 1)) == []
+
+
+def test_wide_header_only_table_is_cut_to_the_bound() -> None:
+    embedder = HashEmbedder()
+    config = ChunkingConfig(max_tokens=8, overlap_tokens=0)
+    chunker = StructuredChunker(config, embedder.token_offsets)
+    chunks = chunker.run(_table_doc([[f"column {i}" for i in range(6)]], 1))
+    assert len(chunks) > 1 and all(len(embedder.token_offsets(chunker.embed_text(c))) <= 8 for c in chunks)
+
+
+def test_a_word_cut_by_subword_tokens_still_fits(minilm_embedder) -> None:
+    builder = DocumentBuilder()
+    builder.add("the the the the the the the aaaaaaaaabgcaaaaaaaaaaaaaaaaaa", heading_path=["0A"])
+    doc = builder.build(source="/docs/w.md", data=b"x", format="markdown")
+    chunker = StructuredChunker(ChunkingConfig(max_tokens=8, overlap_tokens=0), minilm_embedder.token_offsets)
+    for c in chunker.run(doc):
+        assert len(minilm_embedder.token_offsets(chunker.embed_text(c))) <= 8
+        assert doc.text[c.span[0] : c.span[1]] == c.text

@@ -88,11 +88,16 @@ def test_connector_error_crosses_intact_other_errors_are_worker_errors(guard: Pa
     assert guard.call(os.getpid)  # the worker survived both
 
 
-@pytest.mark.parametrize("function,args", [(hang, (60,)), (spin, ())])
-def test_a_hang_is_stopped_at_the_timeout(guard: ParseGuard, function, args) -> None:
+@pytest.mark.parametrize("function,args,message", [
+    (spin, (), r"x\.pdf: parsing took more than 1 s of CPU time \(limits\.parse_timeout\); the parser was stopped"),
+    (hang, (60,), r"x\.pdf: parsing took longer than 5 s \(5 x limits\.parse_timeout\) without finishing"),
+])
+def test_a_hang_is_stopped_at_the_timeout(guard: ParseGuard, function, args, message) -> None:
+    """A parser computing forever is stopped after parse_timeout seconds of CPU time, a blocked one
+    after 5 times that in wall-clock time."""
     first = guard.call(os.getpid)
     started = time.monotonic()
-    with pytest.raises(ParseTimeout, match=r"x\.pdf: parsing took longer than 1 s \(limits\.parse_timeout\)"):
+    with pytest.raises(ParseTimeout, match=message):
         guard.call(function, *args, path="x.pdf", timeout=1)
     assert time.monotonic() - started < 10
     with pytest.raises(ProcessLookupError):  # the hung worker is gone, not left running
@@ -173,4 +178,31 @@ def test_close_stops_the_workers() -> None:
     with pytest.raises(ProcessLookupError):
         for _ in range(50):
             os.kill(pid, 0)
+            time.sleep(0.1)
+
+
+def test_workers_die_with_a_killed_indexer(tmp_path: Path) -> None:
+    """An indexer killed by SIGKILL while its worker parses leaves no worker behind."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = (
+        "import os, sys\n"
+        "from connectors.guard import ParseGuard\n"
+        "from tests.connectors.test_guard import hang\n"
+        "guard = ParseGuard()\n"
+        "print(guard.call(os.getpid), flush=True)\n"
+        "guard.call(hang, 600, timeout=600)\n"
+    )
+    indexer = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)})
+    worker = int(indexer.stdout.readline())
+    time.sleep(0.5)
+    indexer.kill()
+    indexer.wait()
+    with pytest.raises(ProcessLookupError):
+        for _ in range(100):
+            os.kill(worker, 0)
             time.sleep(0.1)
