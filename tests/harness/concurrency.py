@@ -141,7 +141,7 @@ def reader(store: Path, out: Path, start: float, seconds: float, seed: int) -> i
             gens = [g for g in entry["generations"] if isinstance(g, int)]
             latest = max([latest, *gens]) if gens else latest
             latest = max(latest, int(kit.store.generation))
-        except Exception as exc:  # every error is recorded; the check counts them
+        except Exception as exc:  # noqa: BLE001 - every error is recorded; the check counts them
             entry.update(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-3000:])
         entry["seconds"] = time.perf_counter() - t0
         log.write(json.dumps(entry) + "\n")
