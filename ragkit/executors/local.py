@@ -28,7 +28,7 @@ def prepare(task: FileTask, options: ConnectorOptions, chunker: StructuredChunke
         doc = parse_file(task, options)
     except ConnectorError as exc:
         return Prepared(task, None, error=str(exc))
-    except Exception as exc:  # a connector bug must not abort a folder ingest
+    except Exception as exc:  # noqa: BLE001 - a connector bug must not abort a folder ingest
         return Prepared(task, None, error=f"{task.source}: {type(exc).__name__}: {exc}")
     doc.content_hash = task.digest
     chunks = chunker.run(doc)
