@@ -103,7 +103,7 @@ def test_deletes_and_failures_across_batches(tmp_path: Path):
 
 
 def _harness(store: Path, docs: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tests.harness.index", str(store), str(docs), *extra],
+    return subprocess.run([sys.executable, "-m", "tests.harness.index", str(store), str(docs), *extra], check=False,
                           env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
@@ -113,7 +113,7 @@ def assert_checked(store: Path, documents: int) -> None:
     reader = Store(store)
     assert len(reader.documents()) == documents and reader.get_meta("dirty") is False
     reader.close()
-    proc = subprocess.run([sys.executable, "-m", "ragkit.cli.main", "check", "--store", str(store), "--json"],
+    proc = subprocess.run([sys.executable, "-m", "ragkit.cli.main", "check", "--store", str(store), "--json"], check=False,
                           env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 0 and json.loads(proc.stdout)["ok"], proc.stdout + proc.stderr
 

@@ -39,7 +39,7 @@ def prepare(
         doc = parse_file(task, options, guard)
     except ConnectorError as exc:
         return Prepared(task, None, error=str(exc))
-    except Exception as exc:  # a connector bug must not abort a folder ingest
+    except Exception as exc:  # noqa: BLE001 - a connector bug must not abort a folder ingest
         return Prepared(task, None, error=f"{task.source}: {type(exc).__name__}: {exc}")
     doc.content_hash = task.digest
     doc.metadata = {**doc.metadata, **task.meta}  # before chunking: chunks copy both
