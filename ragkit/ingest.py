@@ -24,6 +24,7 @@ import numpy as np
 
 from graphs.build import GraphBuilder
 from ragkit.chunking import StructuredChunker, text_hash
+from ragkit.executors.base import Executor, FileTask
 from ragkit.store import Store
 from ragkit.types import Chunk, ConnectorOptions, Document
 
@@ -63,7 +64,10 @@ class Indexer:
         progress: Progress | None = None,
         on_phase: PhaseHook | None = None,
         options: ConnectorOptions | None = None,
+        executor: Executor | None = None,
     ):
+        from ragkit.executors.local import LocalExecutor
+
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
@@ -73,6 +77,7 @@ class Indexer:
         # cache keys are salted with the embedder, so vectors of another model are never reused
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
         self.graph = GraphBuilder(store.config.graph)
+        self.executor: Executor = executor or LocalExecutor(embedder)
 
     def vector_key(self, text: str) -> str:
         return text_hash(self.salt + "\x00" + text)
@@ -94,9 +99,8 @@ class Indexer:
         ``include``/``exclude`` choose which files are read; a stored document they filter out stays.
         Only documents whose file is gone from disk are deleted.
         """
-        from connectors.base import ConnectorError, content_hash
+        from connectors.base import content_hash
         from connectors.folder import iter_files
-        from connectors.registry import load
 
         meta = dict(meta or {})
         report = IndexReport()
@@ -104,7 +108,7 @@ class Indexer:
         known = self.store.doc_hashes()
         known_meta = {d["doc_id"]: d["metadata"] for d in self.store.documents()}
         seen: set[str] = set()
-        work: list[tuple[Path, Path, str, bytes, str]] = []
+        work: list[FileTask] = []
         for root in roots:
             if not root.exists():
                 if any(_under(doc_id, root) for doc_id in known):
@@ -125,30 +129,28 @@ class Indexer:
                 if previous and previous[0] == digest and _meta_matches(known_meta.get(source, {}), meta):
                     report.unchanged += 1
                     continue
-                work.append((root, path, source, data, digest))
+                work.append(FileTask(str(root), str(path), source, digest, len(data)))
         deletes = [
             doc_id for doc_id in known
             if doc_id not in seen and any(_under(doc_id, r) for r in roots) and not os.path.lexists(doc_id)
         ]
 
         docs: list[tuple[Document, str | None]] = []
+        chunked: dict[str, tuple[list[Chunk], list[str]]] = {}
         failures: dict[str, tuple[str | None, str]] = {}
         if work:
             self.on_phase("parse")
-        for i, (root, path, source, data, digest) in enumerate(work):
+        self.progress("parse", 0, len(work))
+        for i, prepared in enumerate(self.executor.parse_chunk(work, self.options, self.chunker), 1):
+            task, doc = prepared.task, prepared.document
+            if doc is None:
+                failures[task.source] = (task.root, prepared.error or f"{task.source}: not parsed")
+            else:
+                doc.content_hash = task.digest
+                doc.metadata = {**doc.metadata, **meta}
+                docs.append((doc, task.root))
+                chunked[doc.doc_id] = (prepared.chunks, prepared.embed_texts)
             self.progress("parse", i, len(work))
-            try:
-                doc = load(path, source, self.options)
-            except ConnectorError as exc:
-                failures[source] = (str(root), str(exc))
-                continue
-            except Exception as exc:  # a connector bug must not abort a folder ingest
-                failures[source] = (str(root), f"{source}: {type(exc).__name__}: {exc}")
-                continue
-            doc.content_hash = digest
-            doc.metadata = {**doc.metadata, **meta}
-            docs.append((doc, str(root)))
-        self.progress("parse", len(work), len(work))
         for source, (_, error) in failures.items():
             report.failed.append({"path": source, "error": error})
         for doc, _ in docs:
@@ -159,7 +161,7 @@ class Indexer:
         report.deleted = len(deletes)
         previously_failed = {f["path"] for f in self.store.failures()}
         cleared = [p for p in list(seen) + deletes if p in previously_failed and p not in failures]
-        report.chunks = self.write(docs, deletes, failures, cleared)
+        report.chunks = self.write(docs, deletes, failures, cleared, chunked=chunked)
         return report
 
     def add_documents(self, documents: Sequence[Document], root: str | None = None) -> IndexReport:
@@ -188,10 +190,12 @@ class Indexer:
         failures: dict[str, tuple[str | None, str]],
         cleared: list[str],
         collection: str | None = None,
+        chunked: dict[str, tuple[list[Chunk], list[str]]] | None = None,
     ) -> int:
         """Chunk, embed, upsert vectors, commit the manifest, publish derived stores. Returns chunks.
 
-        With ``collection`` the vectors go to that (new) collection, which the commit makes current.
+        With ``collection`` the vectors go to that (new) collection, which the commit makes current;
+        ``chunked`` holds the chunks and embedded texts the executor already made, by doc_id.
         """
         store = self.store
         vectors_out = store.vector_collection(collection) if collection else store.vectors
@@ -203,8 +207,11 @@ class Indexer:
             self.on_phase("chunk")
         for i, (doc, root) in enumerate(docs):
             self.progress("chunk", i, len(docs))
-            chunks = self.chunker.run(doc)
-            texts = [self.chunker.embed_text(c) for c in chunks]
+            if chunked and doc.doc_id in chunked:
+                chunks, texts = chunked[doc.doc_id]
+            else:
+                chunks = self.chunker.run(doc)
+                texts = [self.chunker.embed_text(c) for c in chunks]
             hashes = [self.vector_key(t) for t in texts]
             by_hash.update(zip(hashes, texts))
             upserts.append((doc, root, chunks, hashes))
@@ -220,7 +227,7 @@ class Indexer:
         for start in range(0, total, EMBED_BATCH):
             self.progress("embed", start, total)
             part = todo[start : start + EMBED_BATCH]
-            embedded = self.embedder.embed([by_hash[h] for h in part])
+            embedded = self.executor.embed([by_hash[h] for h in part])
             fresh = dict(zip(part, embedded))
             store.cache_vectors(fresh)
             vectors.update(fresh)

@@ -44,8 +44,17 @@ class Kit:
             image_dir=str((self.path / "images").resolve()),
         )
 
-    def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None) -> Indexer:
-        return Indexer(self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options())
+    def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None, executor: Any = None) -> Indexer:
+        return Indexer(
+            self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options(), executor
+        )
+
+    def executor(self, spec: str | None = None) -> Any:
+        """The executor named by ``spec`` (default: the config's ``executor.name``): local | ray |
+        ray:auto | ray://HOST:PORT. The caller closes it."""
+        from ragkit.executors import make_executor
+
+        return make_executor(spec or self.config.executor.name, self.embedder, self.config.embedder)
 
     def index(
         self,
@@ -57,18 +66,28 @@ class Kit:
         wait: float = 0.0,
         progress: Progress | None = None,
         on_phase: PhaseHook | None = None,
+        executor: Any = None,
     ) -> IndexReport:
         """Index files and folders incrementally (by content hash); files gone from disk are deleted,
-        files that ``include``/``exclude`` leave out are not read (and stay if stored)."""
+        files that ``include``/``exclude`` leave out are not read (and stay if stored).
+
+        ``executor`` runs parsing, chunking and embedding: a name (local | ray | ray:auto |
+        ray://HOST:PORT; default the config's ``executor.name``) or an Executor (left open)."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        if rebuild:
-            self._rebuild(wait, on_phase)
-        with self.store.writer(wait):
-            indexer = self._indexer(progress, on_phase)
-            self.store.check_settings(**indexer.settings())
-            indexer.repair(cheap=True)
-            return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude)
+        owned = executor is None or isinstance(executor, str)
+        runner = self.executor(executor) if owned else executor
+        try:
+            if rebuild:
+                self._rebuild(wait, on_phase, runner)
+            with self.store.writer(wait):
+                indexer = self._indexer(progress, on_phase, runner)
+                self.store.check_settings(**indexer.settings())
+                indexer.repair(cheap=True)
+                return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude)
+        finally:
+            if owned:
+                runner.close()
 
     def add_documents(
         self, documents: Sequence[Document], root: str | None = None, wait: float = 0.0, progress: Progress | None = None
@@ -93,12 +112,12 @@ class Kit:
             indexer.write([], list(doc_ids), {}, [])
             return IndexReport(deleted=len(doc_ids))
 
-    def _rebuild(self, wait: float, on_phase: PhaseHook | None = None) -> None:
+    def _rebuild(self, wait: float, on_phase: PhaseHook | None = None, executor: Any = None) -> None:
         """Re-chunk and re-embed every stored document with the current settings into a new vector
         collection; the manifest commit switches to it atomically (a crash keeps the old index)."""
         with self.store.writer(wait):
             docs = [(self.store.document(d["doc_id"]), d["root"]) for d in self.store.documents()]
-            indexer = self._indexer(None, on_phase)
+            indexer = self._indexer(None, on_phase, executor)
             indexer.write(docs, [], {}, [], collection=self.store.new_collection_name())
             self._services.clear()
 

@@ -5,7 +5,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -15,6 +15,24 @@ DEFAULT_STORE = Path(".ragkit")
 StoreOpt = Annotated[Path, typer.Option("--store", help="Store directory.", show_default=True)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or logs on stderr.")]
+ExecutorOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--executor",
+        help="Where parsing, chunking, embedding (and batch answers) run: local | ray | ray:auto | "
+        "ray://HOST:PORT (ray: the cluster at RAY_ADDRESS, else a local Ray; extra 'ray'). "
+        "Default: the config's executor.name.",
+        show_default=False,
+    ),
+]
+
+
+def check_executor(spec: str | None) -> None:
+    """Fail early on an executor name that is not one of the valid forms."""
+    if spec is not None and spec != "local" and spec not in ("ray", "ray:auto") and not (
+        spec.startswith("ray://") and len(spec) > len("ray://")
+    ):
+        fail(f"unknown executor {spec!r}; valid: local, ray, ray:auto, ray://HOST:PORT")
 
 
 def stderr(quiet: bool = False) -> Console:

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 import ragkit
-from ragkit.cli.common import DEFAULT_STORE, JsonOpt, QuietOpt, StoreOpt, emit, fail, parse_pairs, stderr
+from ragkit.cli.common import (
+    DEFAULT_STORE, ExecutorOpt, JsonOpt, QuietOpt, StoreOpt, check_executor, emit, fail, parse_pairs, stderr,
+)
 
 app = typer.Typer(
     name="ragkit",
@@ -32,6 +34,7 @@ def index(
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Glob of files not to read (stored ones stay).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-chunk and re-embed everything.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another writer.")] = 0.0,
+    executor: ExecutorOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -40,15 +43,16 @@ def index(
     from ragkit.cli.common import progress_bar
     from ragkit.store import StoreLockedError, StoreMismatchError
 
+    check_executor(executor)
     kit = ragkit.open(store)
     console = stderr(quiet)
     try:
         with progress_bar(quiet) as on_progress:
             report = kit.index(
                 paths, meta=parse_pairs(meta, "--meta"), include=include, exclude=exclude,
-                rebuild=rebuild, wait=wait, progress=on_progress,
+                rebuild=rebuild, wait=wait, progress=on_progress, executor=executor,
             )
-    except (StoreLockedError, StoreMismatchError, FileNotFoundError) as exc:
+    except (StoreLockedError, StoreMismatchError, FileNotFoundError, ImportError) as exc:
         fail(str(exc))
     data = report.to_dict()
     for failure in report.failed:
