@@ -263,6 +263,8 @@ def _run(
             raise BatchError(f"{docs_dir}: documents folder not found")
         report = kit.index([str(docs_dir)], progress=progress, executor=runner)
         index_report = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+        if runner is not None:
+            runner.release()  # the ingest actors' CPUs go to the answering actors
 
     existing = read_records(out)
     current = dict(questions)

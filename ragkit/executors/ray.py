@@ -1,7 +1,7 @@
 """The Ray executor (extra ``ray``): parse, chunk and embed on Ray workers; the driver still writes.
 
 ``RayExecutor`` implements the :class:`ragkit.executors.base.Executor` seam. Its work goes to a pool
-of Ray actors, one per CPU of the cluster, each holding the embedding model and a chunker rebuilt from
+of Ray actors, one per free CPU of the cluster, each holding the embedding model and a chunker rebuilt from
 the driver's configs (so a worker computes exactly what the driver would). Files go to the actors in
 batches sized so every worker gets several; texts to embed are split evenly across them. Results come
 back in input order. The store is never opened by a worker: the single writer in the driver does every
@@ -78,9 +78,10 @@ class RaySession:
             ray.init(address=self.spec[len("ray:"):] if self.spec == "ray:auto" else self.spec, **quiet)
         return ray
 
-    def cpus(self) -> int:
-        """CPUs of the cluster (at least 1)."""
-        return max(1, int(self.connect().cluster_resources().get("CPU", 1)))
+    def free_cpus(self) -> int:
+        """CPUs of the cluster free now. Pools size themselves by it, so no call waits on an actor that
+        cannot start while the pool's other actors hold the CPUs."""
+        return int(self.connect().available_resources().get("CPU", 0))
 
     def close(self) -> None:
         if self.started:
@@ -169,13 +170,17 @@ class RayExecutor:
             out.extend(np.asarray(result, dtype=np.float32))
         return out
 
-    def close(self) -> None:
-        """Release the actors; shut Ray down if this executor started it."""
+    def release(self) -> None:
+        """End the actors (their CPUs go back to the cluster); the connection stays open."""
         if self._pool:
             ray = import_ray()
             for actor in self._pool:
                 ray.kill(actor)
             self._pool = []
+
+    def close(self) -> None:
+        """Release the actors; shut Ray down if this executor started it."""
+        self.release()
         self.session.close()
 
     def __enter__(self) -> RayExecutor:
@@ -187,13 +192,15 @@ class RayExecutor:
     # -- the pool -----------------------------------------------------------------------------------
 
     def _actors(self, work: int) -> list[Any]:
-        """The pool, grown (once per need) to one actor per CPU, or fewer when there is less work."""
+        """The pool, made on first use: one actor per CPU free then (``actors`` when set), no more
+        than that first call's work, at least one. It is not grown later: Ray's view of free CPUs lags
+        behind actors just created, and an actor that cannot start would hold the calls given to it."""
         ray = self.session.connect()
-        size = max(1, min(self.actors_wanted or self.session.cpus(), work))
-        if len(self._pool) < size:
+        if not self._pool:
+            size = max(1, min(self.actors_wanted or self.session.free_cpus(), work))
             worker = ray.remote(num_cpus=1, max_restarts=3)(IngestWorker)
-            self._pool += [worker.remote(self.embedder_config) for _ in range(size - len(self._pool))]
-        return self._pool[: max(size, 1)]
+            self._pool = [worker.remote(self.embedder_config) for _ in range(size)]
+        return self._pool[: max(1, work)]
 
     def _ordered(self, method: str, calls: list[tuple]) -> Iterator[tuple[tuple, Any]]:
         """Run actor ``method`` with each argument tuple, at most one call per actor at a time; yield

@@ -60,7 +60,7 @@ class RayAnswerer:
 
     def run(self, groups: list[list[tuple[str, str]]]) -> Iterator[list[dict[str, Any]]]:
         ray = self.session.connect()
-        size = max(1, min(self.actors_wanted or self.session.cpus(), len(groups)))
+        size = max(1, min(self.actors_wanted or self.session.free_cpus(), len(groups)))
         worker = ray.remote(num_cpus=1, max_restarts=3)(AnswerWorker)
         self._pool = [worker.remote(self.store, self.config, self.generator) for _ in range(size)]
         calls = [(group, self.where, self.k, self.batched) for group in groups]
