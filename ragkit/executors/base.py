@@ -17,7 +17,7 @@ from ragkit.chunking import StructuredChunker
 from ragkit.types import Chunk, ConnectorOptions, Document
 
 
-@dataclass
+@dataclass(slots=True)  # an ingest holds one per changed file until its batch: keep it small
 class FileTask:
     """One changed file for the parse+chunk stage."""
 

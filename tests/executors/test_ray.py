@@ -90,7 +90,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> dict:
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", **(env or {})}
-    code = ("import faulthandler, sys; faulthandler.dump_traceback_later(240, exit=True); "
+    # the `ragkit` command; a hang (e.g. calls waiting on an actor that cannot start) fails with stacks
+    code = ("import faulthandler, sys; faulthandler.dump_traceback_later(300, exit=True); "
             "from ragkit.cli.main import main; sys.argv[0] = 'ragkit'; main()")
     proc = subprocess.run([sys.executable, "-c", code, *args, "--json"],
                           env=full_env, capture_output=True, text=True, timeout=600)
