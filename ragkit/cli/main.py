@@ -52,7 +52,7 @@ def index(
                 paths, meta=parse_pairs(meta, "--meta"), include=include, exclude=exclude,
                 rebuild=rebuild, wait=wait, progress=on_progress, executor=executor,
             )
-    except (StoreLockedError, StoreMismatchError, FileNotFoundError, ImportError) as exc:
+    except (StoreLockedError, StoreMismatchError, FileNotFoundError, ImportError, ConnectionError) as exc:
         fail(str(exc))
     data = report.to_dict()
     for failure in report.failed:
