@@ -9,6 +9,11 @@ Records are appended and flushed one by one, so an interrupted run loses nothing
 already answered for the same question text, re-asks an id whose question text changed, and
 (``retry_failed``) those recorded with an error. A failing question is recorded with its ``error`` and
 never stops the batch.
+
+With ``executor`` ``ray`` (or ``ray:auto``, ``ray://HOST:PORT``) the folder is indexed on Ray and the
+questions are answered by Ray actors, each holding one generator and reading the store; the driver
+writes each record as it arrives (so records may be in another order than the questions), and a
+re-run resumes the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +191,29 @@ def _failed(record: dict[str, Any]) -> bool:
     return bool(record.get("error"))
 
 
+def answer_group(
+    kit: Any, group: list[tuple[str, str]], generator: str | None, where: dict | None, k: int | None, batched: bool
+) -> list[dict[str, Any]]:
+    """Answer ``(id, question)`` pairs with ``kit``: one record each, a failure recorded, never raised.
+    ``batched``: through the generator's batch API (``ask_many``), else one ``ask``."""
+    from ragkit.generation.pipeline import ask, ask_many
+
+    t0 = time.monotonic()
+    if not batched:
+        qid, question = group[0]
+        try:
+            results: list[Answer | Exception] = [ask(kit, question, generator=generator, where=where, k=k)]
+        except Exception as exc:  # noqa: BLE001 - one failing question never stops the batch
+            results = [exc]
+    else:
+        try:
+            results = ask_many(kit, [q for _, q in group], generator=generator, where=where, k=k)
+        except Exception as exc:  # noqa: BLE001
+            results = [exc] * len(group)
+    each = (time.monotonic() - t0) / len(group)
+    return [_record(qid, question, result, each) for (qid, question), result in zip(group, results)]
+
+
 def run_batch(
     kit: Any,
     docs_dir: str | Path | None,
@@ -196,9 +225,33 @@ def run_batch(
     where: dict | None = None,
     retry_failed: bool = False,
     progress: Progress | None = None,
+    executor: str | None = None,
 ) -> dict[str, Any]:
-    """Index ``docs_dir`` (incrementally), answer the questions not yet in ``out``; return the summary."""
-    from ragkit.generation.pipeline import ask, ask_many, generator_for
+    """Index ``docs_dir`` (incrementally), answer the questions not yet in ``out``; return the summary.
+
+    ``executor``: local | ray | ray:auto | ray://HOST:PORT (default: the config's ``executor.name``)."""
+    with ExitStack() as stack:
+        spec = executor or kit.config.executor.name
+        runner = None
+        if spec != "local":
+            runner = kit.executor(spec)  # one Ray connection for the index and the answers
+            stack.callback(runner.close)
+        return _run(kit, docs_dir, questions_file, out, generator, k, where, retry_failed, progress, runner)
+
+
+def _run(
+    kit: Any,
+    docs_dir: str | Path | None,
+    questions_file: str | Path,
+    out: str | Path,
+    generator: str | None,
+    k: int | None,
+    where: dict | None,
+    retry_failed: bool,
+    progress: Progress | None,
+    runner: Any,
+) -> dict[str, Any]:
+    from ragkit.generation.pipeline import generator_for
 
     out = check_out(out)
     questions = load_questions(questions_file)
@@ -208,8 +261,10 @@ def run_batch(
     if docs_dir is not None:
         if not Path(docs_dir).exists():
             raise BatchError(f"{docs_dir}: documents folder not found")
-        report = kit.index([str(docs_dir)], progress=progress)
+        report = kit.index([str(docs_dir)], progress=progress, executor=runner)
         index_report = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+        if runner is not None:
+            runner.release()  # the ingest actors' CPUs go to the answering actors
 
     existing = read_records(out)
     current = dict(questions)
@@ -234,38 +289,26 @@ def run_batch(
             todo.append((qid, question))
 
     group = max(1, int(getattr(gen, "batch_size", 1) or 1))
-    answered = abstained = failed = 0
+    groups = [todo[start : start + group] for start in range(0, len(todo), group)]
+    answered = abstained = failed = written = 0
     grounded: list[float] = []
     answer_seconds = 0.0
     if progress:
         progress("answer", 0, len(todo))
     with _Writer(out) as writer:
-        for start in range(0, len(todo), group):
-            chunk = todo[start : start + group]
-            t0 = time.monotonic()
-            if group == 1:
-                qid, question = chunk[0]
-                try:
-                    results: list[Answer | Exception] = [ask(kit, question, generator=generator, where=where, k=k)]
-                except Exception as exc:  # noqa: BLE001 - one failing question never stops the batch
-                    results = [exc]
-            else:
-                try:
-                    results = ask_many(kit, [q for _, q in chunk], generator=generator, where=where, k=k)
-                except Exception as exc:  # noqa: BLE001
-                    results = [exc] * len(chunk)
-            each = (time.monotonic() - t0) / len(chunk)
-            answer_seconds += each * len(chunk)
-            for (qid, question), result in zip(chunk, results):
-                writer.write(_record(qid, question, result, each))
-                if isinstance(result, Exception):
+        for records in _answers(kit, groups, generator, where, k, group > 1, runner):
+            for record in records:
+                writer.write(record)
+                answer_seconds += float(record.get("seconds") or 0.0)
+                if _failed(record):
                     failed += 1
                 else:
                     answered += 1
-                    abstained += int(result.abstained)
-                    grounded.append(result.grounded)
+                    abstained += int(bool(record.get("abstained")))
+                    grounded.append(float(record.get("grounded") or 0.0))
+            written += len(records)
             if progress:
-                progress("answer", start + len(chunk), len(todo))
+                progress("answer", written, len(todo))
     asked = answered + failed
     return {
         "out": str(out),
@@ -283,3 +326,27 @@ def run_batch(
         "generator": gen.name,
         "index": index_report,
     }
+
+
+def _answers(
+    kit: Any,
+    groups: list[list[tuple[str, str]]],
+    generator: str | None,
+    where: dict | None,
+    k: int | None,
+    batched: bool,
+    runner: Any,
+) -> Iterator[list[dict[str, Any]]]:
+    """The records of each group of questions: in this process in order, or from Ray actors as they
+    finish (``runner``: the RayExecutor whose connection they share)."""
+    if runner is None or not groups:
+        for group in groups:
+            yield answer_group(kit, group, generator, where, k, batched)
+        return
+    from ragkit.executors.ray_batch import RayAnswerer
+
+    answerer = RayAnswerer(runner.session, kit, generator=generator, where=where, k=k, batched=batched)
+    try:
+        yield from answerer.run(groups)
+    finally:
+        answerer.close()

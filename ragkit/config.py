@@ -147,6 +147,13 @@ class AccessConfig:
 
 
 @dataclass
+class ExecutorConfig:
+    # where `index` parses, chunks and embeds and `batch` answers: in this process, or on Ray (extra
+    # `ray`): a local Ray started for the run, the cluster at RAY_ADDRESS, or ray://HOST:PORT
+    name: str = field(default="local", metadata={"choices": ("local", "ray", "ray:auto"), "prefixes": ("ray://",)})
+
+
+@dataclass
 class Config:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
@@ -160,6 +167,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -300,8 +308,9 @@ def _convert(current: Any, value: Any, where: str) -> Any:
 
 def _check_choice(f: Any, value: Any, where: str) -> None:
     choices = f.metadata.get("choices")
-    if choices and value not in choices:
-        shown = ", ".join(repr(c) if c == "" else c for c in choices)
+    prefixes = f.metadata.get("prefixes", ())
+    if choices and value not in choices and not (isinstance(value, str) and value.startswith(prefixes)):
+        shown = ", ".join([repr(c) if c == "" else c for c in choices] + [f"{p}..." for p in prefixes])
         raise ValueError(f"{where}={value!r} is not valid; valid: {shown}")
 
 

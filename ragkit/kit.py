@@ -46,8 +46,17 @@ class Kit:
             image_dir=str((self.path / "images").resolve()), **asdict(self.config.limits),
         )
 
-    def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None) -> Indexer:
-        return Indexer(self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options())
+    def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None, executor: Any = None) -> Indexer:
+        return Indexer(
+            self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options(), executor
+        )
+
+    def executor(self, spec: str | None = None) -> Any:
+        """The executor named by ``spec`` (default: the config's ``executor.name``): local | ray |
+        ray:auto | ray://HOST:PORT. The caller closes it."""
+        from ragkit.executors import make_executor
+
+        return make_executor(spec or self.config.executor.name, self.embedder, self.config.embedder)
 
     def index(
         self,
@@ -60,19 +69,29 @@ class Kit:
         progress: Progress | None = None,
         on_phase: PhaseHook | None = None,
         labels: Sequence[str] | None = None,
+        executor: Any = None,
     ) -> IndexReport:
         """Index files and folders incrementally (by content hash); files gone from disk are deleted,
         files that ``include``/``exclude`` leave out are not read (and stay if stored). ``labels``:
-        access labels of the files read (None: keep those given before; docs/access.md)."""
+        access labels of the files read (None: keep those given before; docs/access.md).
+
+        ``executor`` runs parsing, chunking and embedding: a name (local | ray | ray:auto |
+        ray://HOST:PORT; default the config's ``executor.name``) or an Executor (left open)."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        if rebuild:
-            self._rebuild(wait, on_phase)
-        with self.store.writer(wait):
-            indexer = self._indexer(progress, on_phase)
-            self.store.check_settings(**indexer.settings())
-            indexer.repair(cheap=True)
-            return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude, labels=labels)
+        owned = executor is None or isinstance(executor, str)
+        runner = self.executor(executor) if owned else executor
+        try:
+            if rebuild:
+                self._rebuild(wait, on_phase, runner)
+            with self.store.writer(wait):
+                indexer = self._indexer(progress, on_phase, runner)
+                self.store.check_settings(**indexer.settings())
+                indexer.repair(cheap=True)
+                return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude, labels=labels)
+        finally:
+            if owned:
+                runner.close()
 
     def add_documents(
         self, documents: Sequence[Document], root: str | None = None, wait: float = 0.0, progress: Progress | None = None
@@ -97,12 +116,12 @@ class Kit:
             indexer.write([], list(doc_ids), {}, [])
             return IndexReport(deleted=len(doc_ids))
 
-    def _rebuild(self, wait: float, on_phase: PhaseHook | None = None) -> None:
+    def _rebuild(self, wait: float, on_phase: PhaseHook | None = None, executor: Any = None) -> None:
         """Re-chunk and re-embed every stored document with the current settings into a new vector
         collection; the manifest commit switches to it atomically (a crash keeps the old index).
         Streams in batches (``Indexer.rebuild``)."""
         with self.store.writer(wait):
-            self._indexer(None, on_phase).rebuild()  # streams: batch by batch, one commit at the end
+            self._indexer(None, on_phase, executor).rebuild()  # streams: batch by batch, one commit at the end
             self._services.clear()
 
     def check(self, repair: bool = False, wait: float = 0.0) -> Any:

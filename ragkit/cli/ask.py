@@ -10,7 +10,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ragkit.cli.common import (
-    DEFAULT_STORE, AsOpt, JsonOpt, QuietOpt, StoreOpt, emit, fail, parse_pairs, principal_of, stderr,
+    DEFAULT_STORE, AsOpt, ExecutorOpt, JsonOpt, QuietOpt, StoreOpt, check_executor, emit, fail, parse_pairs,
+    principal_of, stderr,
 )
 from ragkit.config import GeneratorConfig
 from ragkit.generation import GENERATORS
@@ -115,6 +116,7 @@ def batch_command(
     ] = False,
     where: WhereOpt = None,
     k: KOpt = None,
+    executor: ExecutorOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -133,6 +135,7 @@ def batch_command(
 
     if generator is not None and generator not in GENERATORS:
         fail(f"unknown generator {generator!r}; valid: {', '.join(GENERATORS)}")
+    check_executor(executor)
     try:
         check_out(out)
         load_questions(questions_file)
@@ -153,8 +156,9 @@ def batch_command(
                 where=scoped(parse_pairs(where, "--where") or None, principal_of(as_)),
                 retry_failed=retry_failed,
                 progress=on_progress,
+                executor=executor,
             )
-    except (BatchError, GeneratorError, ValueError, OSError) as exc:
+    except (BatchError, GeneratorError, ValueError, OSError, ImportError) as exc:
         fail(str(exc))
     if summary is not None:
         summary.parent.mkdir(parents=True, exist_ok=True)

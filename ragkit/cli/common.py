@@ -32,6 +32,26 @@ def principal_of(value: str | None) -> Any:
         fail(f"--as: {exc}")
 
 
+ExecutorOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--executor",
+        help="Where parsing, chunking, embedding (and batch answers) run: local | ray | ray:auto | "
+        "ray://HOST:PORT (ray: the cluster at RAY_ADDRESS, else a local Ray; extra 'ray'). "
+        "Default: the config's executor.name.",
+        show_default=False,
+    ),
+]
+
+
+def check_executor(spec: str | None) -> None:
+    """Fail early on an executor name that is not one of the valid forms."""
+    if spec is not None and spec != "local" and spec not in ("ray", "ray:auto") and not (
+        spec.startswith("ray://") and len(spec) > len("ray://")
+    ):
+        fail(f"unknown executor {spec!r}; valid: local, ray, ray:auto, ray://HOST:PORT")
+
+
 def stderr(quiet: bool = False) -> Console:
     """A console on stderr (silent when quiet): progress, logs and warnings never touch stdout."""
     return Console(stderr=True, quiet=quiet, soft_wrap=True)

@@ -9,7 +9,8 @@ import typer
 
 import ragkit
 from ragkit.cli.common import (
-    DEFAULT_STORE, AsOpt, JsonOpt, QuietOpt, StoreOpt, emit, fail, parse_pairs, principal_of, stderr,
+    DEFAULT_STORE, AsOpt, ExecutorOpt, JsonOpt, QuietOpt, StoreOpt, check_executor, emit, fail, parse_pairs,
+    principal_of, stderr,
 )
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ def index(
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another writer.")] = 0.0,
     label: Annotated[Optional[list[str]], typer.Option("--label", help="Access label of every file read (repeatable; default: keep those given before). docs/access.md")] = None,
     no_label: Annotated[bool, typer.Option("--no-label", help="Remove the labels given with --label before (rules and sidecars still apply).")] = False,
+    executor: ExecutorOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -48,15 +50,16 @@ def index(
     if label and no_label:
         fail("give --label or --no-label, not both")
     labels = [] if no_label else label
+    check_executor(executor)
     kit = ragkit.open(store)
     console = stderr(quiet)
     try:
         with progress_bar(quiet) as on_progress:
             report = kit.index(
                 paths, meta=parse_pairs(meta, "--meta"), include=include, exclude=exclude,
-                rebuild=rebuild, wait=wait, progress=on_progress, labels=labels,
+                rebuild=rebuild, wait=wait, progress=on_progress, labels=labels, executor=executor,
             )
-    except (StoreLockedError, StoreMismatchError, FileNotFoundError, AccessError) as exc:
+    except (StoreLockedError, StoreMismatchError, FileNotFoundError, AccessError, ImportError, ConnectionError) as exc:
         fail(str(exc))
     data = report.to_dict()
     for failure in report.failed:

@@ -1,0 +1,84 @@
+"""Batch QA on Ray (extra ``ray``): a pool of actors, each holding one generator and reading the store.
+
+Each actor opens the store at the driver's path (it only reads: retrieval and generation), with the
+driver's effective config, and answers one group of questions per call with
+:func:`ragkit.batch.answer_group`, the function the in-process batch uses, so a record is the same
+whichever process made it. The driver writes records as they arrive; it alone writes the output file.
+Workers of a cluster must see the store at the same path (a shared file system).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ragkit.executors.ray import RaySession, as_completed_calls
+
+
+class AnswerWorker:
+    """One Ray actor: the store opened for reading, with the driver's config, and its generator."""
+
+    def __init__(self, store: str, config: dict[str, Any], generator: str | None):
+        import ragkit
+        from ragkit.config import Config
+        from ragkit.generation.pipeline import generator_for
+
+        self.kit = ragkit.open(store)  # the store's config.toml exists: opening writes nothing
+        self.kit.config = self.kit.store.config = Config.from_dict(config)
+        self.generator = generator
+        generator_for(self.kit, generator)  # load it now, once per actor
+
+    def answer(
+        self, group: list[tuple[str, str]], where: dict | None, k: int | None, batched: bool
+    ) -> list[dict[str, Any]]:
+        from ragkit.batch import answer_group
+
+        return answer_group(self.kit, group, self.generator, where, k, batched)
+
+
+class RayAnswerer:
+    """Answers groups of questions on a pool of :class:`AnswerWorker` actors (one per CPU of the
+    cluster, at most one per group), yielding each group's records as it finishes."""
+
+    def __init__(
+        self,
+        session: RaySession,
+        kit: Any,
+        generator: str | None = None,
+        where: dict | None = None,
+        k: int | None = None,
+        batched: bool = False,
+        actors: int = 0,
+    ):
+        self.session = session
+        self.store = str(Path(kit.path).resolve())
+        self.config = kit.config.to_dict()
+        self.generator = generator
+        self.where, self.k, self.batched = where, k, batched
+        self.actors_wanted = actors
+        self._pool: list[Any] = []
+
+    def run(self, groups: list[list[tuple[str, str]]]) -> Iterator[list[dict[str, Any]]]:
+        ray = self.session.connect()
+        size = max(1, min(self.actors_wanted or self.session.free_cpus(), len(groups)))
+        worker = ray.remote(num_cpus=1, max_restarts=3)(AnswerWorker)
+        self._pool = [worker.remote(self.store, self.config, self.generator) for _ in range(size)]
+        calls = [(group, self.where, self.k, self.batched) for group in groups]
+        for _, (group, *_), result in as_completed_calls(ray, self._pool, "answer", calls):
+            if isinstance(result, Exception):  # the actor died or failed to start: record it, go on
+                error = f"{type(result).__name__}: the Ray worker answering failed: {_last_line(result)}"
+                yield [{"id": qid, "question": question, "error": error, "seconds": 0.0} for qid, question in group]
+            else:
+                yield result
+
+    def close(self) -> None:
+        if self._pool:
+            ray = self.session.connect()
+            for actor in self._pool:
+                ray.kill(actor)
+            self._pool = []
+
+
+def _last_line(error: Exception) -> str:
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""

@@ -1,0 +1,168 @@
+"""``index --executor ray`` and ``batch --executor ray`` on a real local Ray (num_cpus=2) started here:
+the store and the batch output must equal an in-process run on the same folder.
+
+The Ray started by this module is joined by the ``ragkit`` CLI subprocesses through ``RAY_ADDRESS``
+(the way a cluster is used), and shut down at the end with no process left behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ragkit
+from ragkit.batch import read_records, run_batch
+from tests.conftest import REPO, write_files
+from tests.fixtures_docs import make_csv, make_docx, make_text_pdf
+
+QUESTIONS = [
+    "How do I rotate the signing keys?",
+    "What port does the server listen on?",
+    "Which regions store backups?",
+    "Who approves a production release?",
+    "What is the retention period for audit logs?",
+]
+QUERIES = ["signing keys rotation", "backup regions", "audit log retention", "release approval", "zebra"]
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    """A local Ray with 2 CPUs, started by this test module; yields its address, then shuts it down
+    and checks that every process it started has exited."""
+    import psutil
+    ray = pytest.importorskip("ray")  # a declared dependency of the test extra: a skip fails in CI
+
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "RAY_USAGE_STATS_ENABLED")}
+    # Ray's workers inherit this environment: they must import this checkout of ragkit
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), saved["PYTHONPATH"]) if p)
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    context = ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
+    )
+    started = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    try:
+        yield context.address_info["gcs_address"]
+    finally:
+        ray.shutdown()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _, alive = psutil.wait_procs(started, timeout=30)
+        alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert not alive, f"Ray left processes behind: {[p.pid for p in alive]}"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small folder in several formats, with one broken file."""
+    root = tmp_path_factory.mktemp("ray") / "docs"
+    write_files(root, {
+        "ops/keys.md": "# Key management\n\n## Rotation\n\nSigning keys are rotated every 90 days by the "
+        "security team. The old key stays valid for 7 days.\n\n## Storage\n\nKeys live in the hardware "
+        "security module in Frankfurt.\n",
+        "ops/server.txt": "The API server listens on port 8443.\n\nHealth checks use port 8080. "
+        "Requests time out after 30 seconds.\n",
+        "web/backups.html": "<html><body><h1>Backups</h1><p>Nightly backups are stored in the eu-west-1 "
+        "and eu-central-1 regions.</p><p>Backups are kept for 35 days.</p></body></html>",
+        "broken.pdf": b"%PDF-1.7 this is not a real PDF",
+    })
+    for sub in ("policy", "data", "hr"):
+        (root / sub).mkdir()
+    make_text_pdf(root / "policy/release.pdf", [
+        ["Release policy. A production release is approved by the release manager and one senior engineer."],
+        ["Audit logs are retained for 400 days. Access to audit logs is limited to the security team."],
+    ])
+    make_csv(root / "data/owners.csv", [["service", "owner", "region"], ["billing", "Ana", "eu-west-1"],
+                                        ["search", "Bo", "eu-central-1"], ["auth", "Chen", "us-east-1"]])
+    make_docx(root / "hr/onboarding.docx", [("h1", "Onboarding"),
+                                            ("p", "New engineers get production access after 30 days.")])
+    return root
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> dict:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", **(env or {})}
+    # the `ragkit` command; a hang (e.g. calls waiting on an actor that cannot start) fails with stacks
+    code = ("import faulthandler, sys; faulthandler.dump_traceback_later(300, exit=True); "
+            "from ragkit.cli.main import main; sys.argv[0] = 'ragkit'; main()")
+    proc = subprocess.run([sys.executable, "-c", code, *args, "--json"],
+                          env=full_env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def _graph_rows(kit) -> dict[str, list[tuple]]:
+    db = kit.store.db
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'graph_%'")]
+    return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+
+def test_ray_index_and_batch_equal_in_process(ray_address: str, folder: Path, tmp_path: Path):
+    env = {"RAY_ADDRESS": ray_address}
+    t0 = time.monotonic()
+    ray_report = _cli("index", str(folder), "--executor", "ray", "--store", str(tmp_path / "ray"), env=env)
+    ray_seconds = time.monotonic() - t0
+    local = ragkit.open(tmp_path / "local")
+    local_report = local.index(folder).to_dict()
+    assert ray_report == local_report
+    assert local_report["added"] == 6 and len(local_report["failed"]) == 1
+    assert "broken.pdf" in local_report["failed"][0]["error"]
+
+    remote = ragkit.open(tmp_path / "ray")
+    ids = sorted(local.store.all_chunk_ids())
+    assert ids and sorted(remote.store.all_chunk_ids()) == ids
+    assert [c.to_dict() for c in remote.chunks(ids)] == [c.to_dict() for c in local.chunks(ids)]
+    diff = np.abs(remote.store.vectors.get_vectors(ids) - local.store.vectors.get_vectors(ids)).max()
+    assert diff <= 1e-6, f"vectors differ by {diff} (Ray index took {ray_seconds:.1f} s)"
+    assert remote.store.documents() == local.store.documents()
+    assert [remote.document_text(d["doc_id"]) for d in remote.documents()] == [
+        local.document_text(d["doc_id"]) for d in local.documents()
+    ]
+    assert _graph_rows(remote) == _graph_rows(local)
+    for query in QUERIES:
+        got = [(h.chunk.chunk_id, round(h.score, 6)) for h in remote.search(query, k=10, mode="lexical")]
+        want = [(h.chunk.chunk_id, round(h.score, 6)) for h in local.search(query, k=10, mode="lexical")]
+        assert got == want, query
+
+    questions = tmp_path / "questions.txt"
+    questions.write_text("\n".join(QUESTIONS) + "\n", encoding="utf-8")
+    local_out, ray_out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    local_summary = run_batch(local, folder, questions, local_out)
+    ray_summary = _cli("batch", str(folder), str(questions), "--out", str(ray_out), "--executor", "ray",
+                       "--store", str(tmp_path / "ray"), env=env)
+    assert ray_summary["asked"] == local_summary["asked"] == len(QUESTIONS)
+    assert ray_summary["index"]["unchanged"] == 6  # the folder was indexed above: nothing to redo
+
+    def by_id(path: Path) -> dict[str, dict]:
+        return {r["id"]: {k: v for k, v in r.items() if k != "seconds"} for r in read_records(path)}
+
+    assert by_id(ray_out) == by_id(local_out)
+    assert any(not r.get("abstained") for r in by_id(local_out).values())  # real answers, not only abstentions
+
+    # resumable as in-process: drop two records, and a re-run on Ray asks exactly those again
+    kept = read_records(ray_out)[:-2]
+    ray_out.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    again = _cli("batch", str(folder), str(questions), "--out", str(ray_out), "--executor", "ray",
+                 "--store", str(tmp_path / "ray"), env=env)
+    assert (again["asked"], again["skipped"]) == (2, len(QUESTIONS) - 2)
+    assert by_id(ray_out) == by_id(local_out)
+    local.close()
+    remote.close()
+
+
+def test_unknown_executor_is_refused_with_the_choices(tmp_path: Path):
+    proc = subprocess.run([sys.executable, "-m", "ragkit.cli.main", "index", str(tmp_path), "--executor", "spark",
+                           "--store", str(tmp_path / "s")], env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "unknown executor 'spark'" in proc.stderr and "ray://HOST:PORT" in proc.stderr
+    with pytest.raises(ValueError, match="valid: local, ray, ray:auto, ray://"):
+        ragkit.Config().set("executor.name", "spark")
