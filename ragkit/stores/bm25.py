@@ -90,7 +90,7 @@ class Bm25Index:
             scores = self._model.get_scores(tokens)
             if mask is not None:
                 scores = scores * mask
-            out.append(top_k(scores, k, self.ids.__getitem__))
+            out.append(top_k(scores, k, lambda rows: [self.ids[i] for i in rows.tolist()]))
         return out
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:

@@ -94,11 +94,16 @@ class Segment:
         self.docs = _load(self.path / "docs.npy")
         self.tfs = _load(self.path / "tfs.npy")
         self.lens = _load(self.path / "lens.npy")
+        self._lookup: dict[bytes, int] | None = None
 
     def term(self, token: bytes) -> int:
-        """The term's index, or -1."""
-        i = bisect.bisect_left(self.terms, token)
-        return i if i < len(self.terms) and self.terms[i] == token else -1
+        """The term's index, or -1 (a dict built on first use: one pass over the term blob, then O(1)
+        per lookup instead of ~20 Python-level probes of a binary search)."""
+        if self._lookup is None:
+            raw = self.terms.data.tobytes()
+            offs = self.terms.offsets.tolist()
+            self._lookup = {raw[a:z]: i for i, (a, z) in enumerate(zip(offs, offs[1:]))}
+        return self._lookup.get(token, -1)
 
     def row_of(self, chunk_id: bytes) -> int:
         """The local row holding ``chunk_id`` (live or not), or -1."""
@@ -241,9 +246,11 @@ class SegmentedIndex:
             self._ids = out
         return self._ids
 
-    def id_at(self, row: int) -> str:
-        s = int(np.searchsorted(self.offsets, row, side="right")) - 1
-        return self.segments[s][0].ids[row - int(self.offsets[s])].decode("utf-8")
+    def ids_at(self, rows: np.ndarray) -> list[str]:
+        """The chunk ids of global ``rows``."""
+        segs = np.searchsorted(self.offsets, rows, side="right") - 1
+        local = rows - self.offsets[segs]
+        return [self.segments[s][0].ids[r].decode("utf-8") for s, r in zip(segs.tolist(), local.tolist())]
 
     def _postings(self, token: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(global rows, tf, row length) of the live rows containing ``token``."""
@@ -308,13 +315,13 @@ class SegmentedIndex:
             scores = self.scores(tokens)
             if full_mask is not None:
                 scores *= full_mask
-            out.append(top_k(scores, k, self.id_at))
+            out.append(top_k(scores, k, self.ids_at))
         return out
 
 
-def top_k(scores: np.ndarray, k: int, id_of: Any) -> list[tuple[str, float]]:
+def top_k(scores: np.ndarray, k: int, ids_of: Any) -> list[tuple[str, float]]:
     """The ``k`` best positive scores as (id, score), ties broken by id (so two indexes holding the
-    same scores under other row orders return the same list)."""
+    same scores under other row orders return the same list); ``ids_of(rows)`` names rows."""
     cand = np.flatnonzero(scores > 0)
     if not len(cand) or k <= 0:
         return []
@@ -323,5 +330,5 @@ def top_k(scores: np.ndarray, k: int, id_of: Any) -> list[tuple[str, float]]:
         kth = np.partition(vals, len(vals) - k)[len(vals) - k]
         keep = vals >= kth  # every row tied with the k-th best stays a candidate
         cand, vals = cand[keep], vals[keep]
-    pairs = sorted(((-float(v), id_of(int(r))) for r, v in zip(cand, vals)))
+    pairs = sorted(zip((-vals).tolist(), ids_of(cand)))
     return [(cid, -s) for s, cid in pairs[:k]]
