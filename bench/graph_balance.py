@@ -5,11 +5,14 @@ of 4+ letters get one edit); the weak side sees the typo'd ones, the other the c
 ranks the same candidate lists: lexical, dense, hybrid (CC z-score 0.5, the default), and auto (the
 router: per-query lexical/dense balance from the two lists + graph), so only the fusion differs.
 
-    python bench/graph_balance.py --store SCIFACT_STORE [--rates 0.3,0.6,0.9] [--json OUT.json]
+    python bench/graph_balance.py --store SCIFACT_STORE [--split train|test] [--rates 0.3,0.6,0.9] [--json OUT.json]
+
+Tune on ``--split train`` (the router's dense floor was); report ``test``.
 """
 from __future__ import annotations
 
 import argparse
+import pickle
 import random
 import sys
 from pathlib import Path
@@ -48,19 +51,33 @@ def main() -> None:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--rates", default="0.3,0.6,0.9")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--cache", type=Path, help="a pickle of the candidate lists, written and reused")
     parser.add_argument("--no-graph", action="store_true", help="auto without its graph part (balance only)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     kit = ragkit.open(args.store)
-    queries, qrels = BeirDataset(args.data).split_queries("test")
+    queries, qrels = BeirDataset(args.data).split_queries(args.split)
     qids = list(queries)
     clean = [queries[q] for q in qids]
     svc = service(kit)
     lex, den = svc.retriever("lexical"), svc.retriever("dense")
     depth = kit.config.retrieval.depth
     base = kit.config.retrieval
-    clean_lists = {"lexical": lex.candidates(clean, depth), "dense": den.candidates(clean, depth)}
+    # --cache: the candidate lists of every setting are saved (and reused by a later run with other router
+    # settings): retrieving ~1,000 queries x 7 settings takes most of an hour on a loaded 2-core machine
+    cache: dict[Any, Any] = {}
+    if args.cache and args.cache.exists():
+        cache = pickle.loads(args.cache.read_bytes())
+
+    def lists(side: str, rate: float, texts: list[str]) -> list:
+        key = (args.split, side, rate)
+        if key not in cache:
+            cache[key] = (lex if side == "lexical" else den).candidates(texts, depth)
+        return cache[key]
+
+    clean_lists = {"lexical": lists("lexical", 0.0, clean), "dense": lists("dense", 0.0, clean)}
     doc_of: dict[str, str] = {}
 
     def ndcg(ranked_lists: list[list[str]]) -> float:
@@ -71,14 +88,14 @@ def main() -> None:
         return round(sum(scores) / len(scores), 4)
 
     graph = (lambda: None) if args.no_graph else (lambda: kit.graph.index if kit.graph.available() else None)
-    out: dict[str, Any] = {"queries": len(qids), "graph": not args.no_graph}
+    out: dict[str, Any] = {"split": args.split, "queries": len(qids), "graph": not args.no_graph}
     settings = [("clean", 0.0, None)] + [(f"typos {float(r):.0%} {side}", float(r), side)
                                          for r in args.rates.split(",") for side in ("lexical", "dense")]
     for label, rate, side in settings:
         rng = random.Random(0)
         noisy = [typo(t, rate, rng) for t in clean] if side else clean
-        lx = lex.candidates(noisy, depth) if side == "lexical" else clean_lists["lexical"]
-        dn = den.candidates(noisy, depth) if side == "dense" else clean_lists["dense"]
+        lx = lists("lexical", rate, noisy) if side == "lexical" else clean_lists["lexical"]
+        dn = lists("dense", rate, noisy) if side == "dense" else clean_lists["dense"]
         texts = noisy if side == "lexical" else clean  # the graph links entities by their strings, like BM25
         pairs = {q: (a, b) for q, a, b in zip(texts, lx, dn)}
         auto = AutoRetriever(FixedLists(pairs, kit.store), graph, svc.filters, replace(base))
@@ -92,6 +109,8 @@ def main() -> None:
         }
         out[label] = row
         print(label, row, file=sys.stderr, flush=True)
+    if args.cache:
+        args.cache.write_bytes(pickle.dumps(cache))
     kit.close()
     emit_report(out, args.json)
 

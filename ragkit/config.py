@@ -137,7 +137,7 @@ class GraphConfig:
     llm_token_budget: int = 20000  # tokens (prompt + completion) LLM extraction may spend per index call
     llm_max_tokens: int = 256  # completion tokens per chunk
     predicates: str = choice("words", "parse")  # relation predicate: connecting words, or the parsed verb phrase (spaCy)
-    link_threshold: float = 0.9  # name-embedding cosine for linking a query phrase to an entity (0: exact/alias only)
+    link_threshold: float = 0.0  # name-embedding cosine for linking query phrases to entities (0: off; 0.9: bench/graph_aliases.py)
     merge_threshold: float = 0.9  # name-embedding cosine for alias merges (`ragkit graph merge`; bench/graph_aliases.py)
 
 

@@ -80,7 +80,9 @@ class RouterSettings:
     query_seed: float = 1.0
     hop_seed: float = 4.0  # bridge entities of first-hop chunks (query entities weigh 1)
     chunk_seed: float = 0.0
-    balance: bool = True  # per-query lexical/dense balance from the two score distributions
+    balance: bool = True  # per-query lexical/dense balance (BM25 term coverage, dense top cosine)
+    dense_floor: float = 0.55  # MiniLM cosine under which the dense share shrinks (SciFact train simulations)
+    dense_slope: float = 2.0
     graph_depth: int = 100
 
 
@@ -121,29 +123,24 @@ def plan(query: str, graph: Any | None, base_weight: float = 0.5, settings: Rout
     return p
 
 
-def confidence(ranked: Sequence[tuple[str, float]], top: int = 20) -> float:
-    """How far a list's best scores stand out from the rest: the mean z-score of its top 3 over the
-    list's first ``top`` scores' spread (0 for an empty or flat list)."""
-    scores = np.array([s for _, s in ranked[: max(top, 3)]], dtype=np.float64)
-    if scores.size < 3 or scores.std() == 0:
-        return 0.0
-    z = (scores - scores.mean()) / scores.std()
-    return float(z[:3].mean())
-
-
 def balance(lexical: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]], base: float,
-            coverage: float = 1.0) -> float:
-    """The dense share of the text fusion for one query. The lexical share shrinks with the share of
-    the query's terms BM25 can match at all (``coverage``: misspelt or unknown words match nothing),
-    then moves toward the list whose top stands out more unless the two lists agree on their top 10."""
+            coverage: float = 1.0, dense_floor: float = 0.55, dense_slope: float = 2.0) -> float:
+    """The dense share of the text fusion for one query, from two label-free signals:
+
+    - the lexical share shrinks with the share of the query's terms BM25 can match at all
+      (``coverage``: misspelt or unknown words match nothing), so a crippled BM25 hands over to dense;
+    - the dense share shrinks when the dense retriever's best cosine falls below ``dense_floor`` (the
+      embedder finds nothing close to the query: misspelt or out-of-domain words), by ``dense_slope``
+      times the relative shortfall.
+
+    With every term known and a close dense match the configured ``base`` is returned unchanged, so
+    the fusion is the hybrid retriever's. ``dense_floor`` is on the scale of the embedder's cosine
+    (0.55 for MiniLM, tuned on SciFact train simulations by ``bench/graph_balance.py --split train``)."""
     weight = 1.0 - (1.0 - base) * min(max(coverage, 0.0), 1.0)
-    cl, cd = confidence(lexical), confidence(dense)
-    if cl + cd <= 0:
-        return float(np.clip(weight, 0.05, 0.95))
-    top_l, top_d = {i for i, _ in lexical[:10]}, {i for i, _ in dense[:10]}
-    agreement = len(top_l & top_d) / 10.0
-    shift = (cd - cl) / (cd + cl)  # in [-1, 1]
-    return float(np.clip(weight + 0.35 * shift * (1.0 - agreement), 0.05, 0.95))
+    top = float(dense[0][1]) if dense else 0.0
+    if dense_floor > 0 and top < dense_floor:
+        weight *= max(0.0, 1.0 - dense_slope * (dense_floor - top) / dense_floor)
+    return float(np.clip(weight, 0.05, 0.95)) if (coverage < 1.0 or top < dense_floor) else float(base)
 
 
 def lexical_coverage(index: Any, query: str) -> float:
@@ -328,7 +325,7 @@ class AutoRetriever:
         for query, p, (lex, den) in zip(queries, plans, pairs):
             if self.text and s.balance:
                 coverage = lexical_coverage(lexical_index, query) if lexical_index is not None else 1.0
-                p.dense_weight = balance(lex, den, self.config.weight, coverage)
+                p.dense_weight = balance(lex, den, self.config.weight, coverage, s.dense_floor, s.dense_slope)
             lists: dict[str, Sequence[tuple[str, float]]] = {}
             structure: list[tuple[str, float]] = []
             weights: dict[str, float] = {}

@@ -37,13 +37,32 @@ def test_plans_of_crafted_queries():
     assert plan("rate limit", None).graph_weight == 0  # no graph in the store: text only
 
 
-def test_balance_moves_toward_the_list_that_stands_out():
-    flat = [(f"l{i}", 10.0 - 0.01 * i) for i in range(50)]
-    peaked = [("d0", 0.9), ("d1", 0.85), ("d2", 0.8)] + [(f"d{i}", 0.3 - 0.001 * i) for i in range(3, 50)]
-    assert balance(flat, peaked, 0.5) > 0.55
-    assert balance(peaked, flat, 0.5) < 0.45
-    same = [(f"x{i}", 1.0 / (i + 1)) for i in range(50)]
-    assert balance(same, same, 0.5) == 0.5  # full agreement keeps the configured weight
+def test_balance_keeps_the_hybrid_weight_unless_a_side_is_weak():
+    lexical = [(f"l{i}", 10.0 - 0.1 * i) for i in range(50)]
+    close = [(f"d{i}", 0.8 - 0.005 * i) for i in range(50)]  # the embedder finds a close match
+    far = [(f"d{i}", 0.30 - 0.001 * i) for i in range(50)]  # nothing close: misspelt or out-of-domain words
+    assert balance(lexical, close, 0.5) == 0.5  # every term known, a close dense match: the hybrid's weight
+    assert balance(lexical, close, 0.5, coverage=0.5) == 0.75  # half the terms unknown to BM25: toward dense
+    assert balance(lexical, close, 0.5, coverage=0.0) == 0.95
+    weak_dense = balance(lexical, far, 0.5)
+    assert weak_dense < 0.2  # 0.5 * (1 - 2 * (0.55 - 0.30) / 0.55) = 0.045, clipped to 0.05
+    assert abs(balance(lexical, [(f"d{i}", 0.50) for i in range(5)], 0.5) - 0.5 * (1 - 2 * 0.05 / 0.55)) < 1e-9
+    assert balance(lexical, far, 0.5, dense_floor=0.0) == 0.5  # the dense signal off
+
+
+def test_claims_are_routed_text_only_like_hybrid(graph_kit, tmp_path: Path):
+    from ragkit.retrieval import service
+
+    graph_kit.index(write_files(tmp_path / "docs", CORPUS))
+    svc = service(graph_kit)
+    svc.retriever("auto").settings.dense_floor = 0.0  # the hashing embedder's cosines are not MiniLM's
+    for query in ("Marie Curie was born in Warsaw.", "Vistula river", "Niels Bohr worked with Ernest Rutherford"):
+        auto = svc.search(query, k=5, mode="auto")
+        hybrid = svc.search(query, k=5, mode="hybrid")
+        plan_ = svc.retriever("auto").last_plans[0]
+        assert "text only" in plan_.reasons and plan_.graph_weight == 0, plan_.reasons
+        assert [h.chunk.chunk_id for h in auto] == [h.chunk.chunk_id for h in hybrid]
+        assert [h.score for h in auto] == [h.score for h in hybrid]
 
 
 CORPUS = {
