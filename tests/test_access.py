@@ -10,7 +10,15 @@ import pytest
 
 from ragkit.access import ACCESS_KEY, AccessError, Principal, principal, scoped
 from ragkit.retrieval import MODES
-from tests.access_fixture import DOCS, K, PRINCIPALS, QUERIES, build, forbidden_for, labels_of
+from tests.access_fixture import (
+    DOCS,
+    PRINCIPALS,
+    QUERIES,
+    K,
+    build,
+    forbidden_for,
+    labels_of,
+)
 
 SEARCH_MODES = ("lexical", "dense", "hybrid", "graph", "auto")
 
@@ -166,7 +174,7 @@ def test_router_explanations_never_name_hidden_entities(corpus):
 
 
 def test_a_merge_into_a_hidden_canonical_keeps_the_hidden_name_hidden(tmp_path: Path):
-    kit, docs = build(tmp_path)
+    kit, _docs = build(tmp_path)
     try:
         kit.graph.merge_names("Project Falcon", "Zebulon Quark")  # canonical name only in hr documents
         public = kit.graph.entities(top=1000, principal="")

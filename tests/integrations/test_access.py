@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.access_fixture import K, PRINCIPALS, QUERIES, build, forbidden_for
+from tests.access_fixture import PRINCIPALS, QUERIES, K, build, forbidden_for
 
 MODES = ("lexical", "dense", "hybrid", "graph", "auto")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.access_fixture import DOCS, K, QUERIES, build, forbidden_for
+from tests.access_fixture import DOCS, QUERIES, K, build, forbidden_for
 from tests.server.live import LiveServer, sse_events
 
 TOKENS = {  # token value -> labels, bound in [server]
@@ -74,7 +74,7 @@ def test_every_query_every_mode_per_token(served, token):
 
 
 def test_a_client_cannot_pick_its_labels(served):
-    server, kit, docs = served
+    server, _kit, _docs = served
     with _client(server, "tok-public") as client:
         r = client.get("/search", params={"q": "bonus", "where": json.dumps({"@access": "hr"})})
         assert r.status_code == 400 and "reserved" in r.json()["error"]
@@ -89,7 +89,7 @@ def test_a_client_cannot_pick_its_labels(served):
 
 
 def test_the_owner_token_reads_everything(served):
-    server, kit, docs = served
+    server, _kit, _docs = served
     with _client(server, "tok-owner") as client:
         assert len(client.get("/documents").json()) == len(DOCS)
         hits = client.get("/search", params={"q": "Zebulon Quark bonus", "k": K, "mode": "lexical"}).json()
