@@ -36,7 +36,19 @@ LEAVES = _leaves()
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # any text a TOML file can hold
 
 
-def valid_values(default: Any, choices: tuple[str, ...]) -> st.SearchStrategy[Any]:
+LABEL = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12)
+LABELS = st.lists(LABEL, max_size=4)
+LIST_VALUES = {  # list-valued settings: what each holds (docs/access.md)
+    "server.token_labels": LABELS,
+    "server.tokens": st.lists(st.fixed_dictionaries({"env": st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True),
+                                                     "labels": LABELS}), max_size=3),
+    "access.rules": st.lists(st.fixed_dictionaries({"glob": TEXT, "labels": LABELS}), max_size=3),
+}
+
+
+def valid_values(default: Any, choices: tuple[str, ...], key: str = "") -> st.SearchStrategy[Any]:
+    if isinstance(default, list):
+        return LIST_VALUES[key]
     if choices:
         return st.sampled_from(choices)
     if isinstance(default, bool):
@@ -51,7 +63,7 @@ def valid_values(default: Any, choices: tuple[str, ...]) -> st.SearchStrategy[An
 @st.composite
 def assignments(draw: st.DrawFn) -> dict[str, Any]:
     chosen = draw(st.lists(st.sampled_from(LEAVES), min_size=1, max_size=12, unique_by=lambda leaf: leaf[0]))
-    return {key: draw(valid_values(default, choices)) for key, default, choices in chosen}
+    return {key: draw(valid_values(default, choices, key)) for key, default, choices in chosen}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -77,6 +89,10 @@ def test_set_get_save_load_round_trip(values: dict[str, Any]) -> None:
 
 
 def _cli_form(value: Any) -> str:
+    if isinstance(value, list):
+        import json
+
+        return json.dumps(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value) if isinstance(value, float) else str(value)
