@@ -204,14 +204,14 @@ def test_searches_are_served_while_an_index_job_runs(live, tmp_path: Path, monke
 
     _, client = live
     paused, release = threading.Event(), threading.Event()
-    original = ragkit.ingest.Indexer.write
+    original = ragkit.ingest.Indexer.commit_batch
 
     def hold(self, *args, **kwargs):  # the job stops mid-write, holding the write lock, until released
         paused.set()
         release.wait(30)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(ragkit.ingest.Indexer, "write", hold)
+    monkeypatch.setattr(ragkit.ingest.Indexer, "commit_batch", hold)
     (tmp_path / "docs" / "later.txt").write_text("Penguins huddle to keep warm.", encoding="utf-8")
     job_id = client.post("/index", json={"paths": [str(tmp_path / "docs")]}).json()["job_id"]
     try:
