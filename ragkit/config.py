@@ -230,6 +230,10 @@ class Config:
             return
         converted = _convert(getattr(section, key), value, dotted)
         _check_choice(f, converted, dotted)
+        if dotted == "access.rules":  # checked as on load: a bad rule names itself
+            from ragkit.access import parse_rules
+
+            parse_rules(converted)
         setattr(section, key, converted)
 
 

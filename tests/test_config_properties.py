@@ -42,7 +42,7 @@ LIST_VALUES = {  # list-valued settings: what each holds (docs/access.md)
     "server.token_labels": LABELS,
     "server.tokens": st.lists(st.fixed_dictionaries({"env": st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True),
                                                      "labels": LABELS}), max_size=3),
-    "access.rules": st.lists(st.fixed_dictionaries({"glob": TEXT, "labels": LABELS}), max_size=3),
+    "access.rules": st.lists(st.fixed_dictionaries({"glob": TEXT.filter(str.strip), "labels": LABELS}), max_size=3),
 }
 
 
@@ -96,6 +96,11 @@ def _cli_form(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value) if isinstance(value, float) else str(value)
+
+
+def test_a_bad_access_rule_is_refused_by_set_as_by_load() -> None:
+    with pytest.raises(ValueError, match=r"access.rules\[0\]: glob must be a non-empty string"):
+        Config().set("access.rules", [{"glob": " ", "labels": ["hr"]}])
 
 
 @PROPERTY_SETTINGS
