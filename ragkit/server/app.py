@@ -228,7 +228,8 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
-            job, _ = state.jobs.submit("upload", {"folder": str(folder), "files": [p.name for p in paths]})
+            job, _ = state.jobs.submit("upload", {"folder": str(folder), "files": [p.name for p in paths]},
+                                       owner=auth.principal_of(request).key())
         else:
             try:
                 body = IndexRequest.model_validate(await request.json())
@@ -240,6 +241,7 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
                 "index",
                 {"paths": [str(t) for t in targets], "meta": body.meta, "include": body.include,
                  "exclude": body.exclude},
+                owner=auth.principal_of(request).key(),
             )
         return JSONResponse(
             {"job_id": job.job_id, "status": job.status, "url": f"/jobs/{job.job_id}"}, status_code=202
@@ -264,16 +266,21 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             with kit.store.writer(0):
                 pass
 
+    def sees_job(request: Request, job: Any) -> bool:
+        """A job (its paths, results, errors) shows only to who submitted it, or to who reads everything."""
+        who = auth.principal_of(request)
+        return who.everything or job.owner == who.key()
+
     @app.get("/jobs")
-    def jobs() -> list[dict[str, Any]]:
-        """Recent write jobs, oldest first."""
-        return [j.to_dict() for j in state.jobs.list()]
+    def jobs(request: Request) -> list[dict[str, Any]]:
+        """Recent write jobs of this token's principal, oldest first."""
+        return [j.to_dict() for j in state.jobs.list() if sees_job(request, j)]
 
     @app.get("/jobs/{job_id}")
-    def job(job_id: str) -> dict[str, Any]:
+    def job(job_id: str, request: Request) -> dict[str, Any]:
         """A job's status (queued | running | done | failed), progress per stage and result."""
         found = state.jobs.get(job_id)
-        if found is None:
+        if found is None or not sees_job(request, found):
             raise ApiError(404, f"no job {job_id!r}")
         return found.to_dict()
 
@@ -310,7 +317,7 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         if not readable(request, doc_id):
             raise ApiError(404, f"no document {doc_id!r}")
         check_lock()
-        job, future = state.jobs.submit("delete", {"doc_id": doc_id})
+        job, future = state.jobs.submit("delete", {"doc_id": doc_id}, owner=auth.principal_of(request).key())
         try:
             result = await asyncio.wrap_future(future)  # StoreLockedError: 409 (errors.py)
         except KeyError:

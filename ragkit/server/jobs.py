@@ -35,6 +35,7 @@ class Job:
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
+    owner: str = ""  # who submitted it (the principal's key): only it (or the owner of everything) sees it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,11 +62,11 @@ class JobRunner:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
 
-    def submit(self, kind: str, kwargs: dict[str, Any]) -> tuple[Job, Future]:
-        """Queue the operation ``kind`` (index | upload | delete) with ``kwargs``."""
+    def submit(self, kind: str, kwargs: dict[str, Any], owner: str = "") -> tuple[Job, Future]:
+        """Queue the operation ``kind`` (index | upload | delete) with ``kwargs`` for ``owner``."""
         if kind not in self._operations:
             raise ValueError(f"unknown job kind {kind!r}")
-        job = Job(job_id=uuid.uuid4().hex[:16], kind=kind)
+        job = Job(job_id=uuid.uuid4().hex[:16], kind=kind, owner=owner)
         with self._lock:
             self._jobs[job.job_id] = job
             while len(self._jobs) > MAX_JOBS_KEPT:

@@ -123,3 +123,31 @@ def test_bad_token_bindings_are_refused_at_start(tmp_path: Path, monkeypatch):
     kit.config.server.tokens = [{"env": "RK_A", "labels": "hr"}]
     with pytest.raises(AccessError, match="list of labels"):
         create_app(kit)
+
+
+def test_write_jobs_show_only_to_who_submitted_them(tmp_path: Path, monkeypatch):
+    """A job's paths, results and errors name files: another principal must not see them."""
+    from ragkit.server.app import create_app
+
+    kit, _ = build(tmp_path / "s")
+    monkeypatch.setenv("RK_JOB_HR", "tok-job-hr")
+    monkeypatch.setenv("RK_JOB_LEGAL", "tok-job-legal")
+    monkeypatch.setenv("RK_JOB_OWNER", "tok-job-owner")
+    kit.config.server.token_env = "RK_JOB_OWNER"
+    kit.config.server.token_labels = ["*"]
+    kit.config.server.tokens = [{"env": "RK_JOB_HR", "labels": ["hr"]}, {"env": "RK_JOB_LEGAL", "labels": ["legal"]}]
+    secret = tmp_path / "root" / "hr-only"
+    secret.mkdir(parents=True)
+    (secret / "salaries.txt").write_text("Salary bands of the hr team.", encoding="utf-8")
+    kit.config.server.allowed_root = str(tmp_path / "root")
+    with LiveServer(create_app(kit)) as server:
+        with _client(server, "tok-job-hr") as hr:
+            job_id = hr.post("/index", json={"paths": [str(secret)]}).json()["job_id"]
+            assert [j["job_id"] for j in hr.get("/jobs").json()] == [job_id]
+            assert hr.get(f"/jobs/{job_id}").status_code == 200
+        with _client(server, "tok-job-legal") as legal:
+            assert legal.get("/jobs").json() == []
+            r = legal.get(f"/jobs/{job_id}")
+            assert r.status_code == 404 and "salaries" not in r.text and "hr-only" not in r.text
+        with _client(server, "tok-job-owner") as owner:
+            assert [j["job_id"] for j in owner.get("/jobs").json()] == [job_id]
