@@ -45,6 +45,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.harness.index import command as index_command  # noqa: E402 - the harness whose log we read
+from tests.harness.index import phase_at  # noqa: E402
+
 # every format of connectors.registry.FORMATS, with its share of the corpus
 FORMAT_MIX = {"text": 0.2, "markdown": 0.2, "html": 0.15, "csv": 0.1, "pdf": 0.12, "xlsx": 0.08, "docx": 0.1,
               "image": 0.05}
@@ -271,30 +274,6 @@ def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
 
 
-def _index_cmd(store: Path, docs: Path, log: Path, kill_at: str = "") -> list[str]:
-    cmd = [sys.executable, "-m", "tests.harness.index", str(store), str(docs), "--log", str(log)]
-    return cmd + (["--kill-at", kill_at] if kill_at else [])
-
-
-def _read_log(log: Path) -> list[tuple[str, float]]:
-    if not log.exists():
-        return []
-    out = []
-    for line in log.read_text().splitlines():
-        name, _, stamp = line.partition(" ")
-        if stamp:
-            out.append((name, float(stamp)))
-    return out
-
-
-def _phase_at(log: Path, moment: float) -> str:
-    current = "start"  # before the first phase: opening the store, the cheap repair, walking the folder
-    for name, stamp in _read_log(log):
-        if stamp <= moment:
-            current = name
-    return current
-
-
 def _in_child(what: str, *args: str) -> Any:
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", what, *args], env=_env(),
                           capture_output=True, text=True, timeout=3600, cwd=REPO)
@@ -307,7 +286,7 @@ def full_index(store: Path, docs: Path, log: Path) -> float:
     """Index without a kill; returns the wall seconds of the subprocess."""
     log.unlink(missing_ok=True)
     t0 = time.monotonic()
-    proc = subprocess.run(_index_cmd(store, docs, log), env=_env(), capture_output=True, text=True, timeout=3600, cwd=REPO)
+    proc = subprocess.run(index_command(store, docs, log), env=_env(), capture_output=True, text=True, timeout=3600, cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f"index failed: {proc.stderr[-3000:]}")
     return time.monotonic() - t0
@@ -319,12 +298,12 @@ def killed_index(store: Path, docs: Path, log: Path, plan: tuple[str, Any]) -> d
     kind, value = plan
     t0 = time.monotonic()
     if kind == "phase":
-        proc = subprocess.run(_index_cmd(store, docs, log, kill_at=value), env=_env(), capture_output=True,
+        proc = subprocess.run(index_command(store, docs, log, kill_at=value), env=_env(), capture_output=True,
                               timeout=3600, cwd=REPO)
         killed = proc.returncode == -signal.SIGKILL
         return {"plan": f"at start of {value}", "killed": killed,
-                "landed": _phase_at(log, time.monotonic()) if killed else "done", "after_s": time.monotonic() - t0}
-    popen = subprocess.Popen(_index_cmd(store, docs, log), env=_env(), cwd=REPO,
+                "landed": phase_at(log, time.monotonic()) if killed else "done", "after_s": time.monotonic() - t0}
+    popen = subprocess.Popen(index_command(store, docs, log), env=_env(), cwd=REPO,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while popen.poll() is None and time.monotonic() < t0 + value:
         time.sleep(0.002)
@@ -333,7 +312,7 @@ def killed_index(store: Path, docs: Path, log: Path, plan: tuple[str, Any]) -> d
     popen.wait(60)
     killed = popen.returncode == -signal.SIGKILL
     return {"plan": f"{value:.2f} s after spawn", "killed": killed,
-            "landed": _phase_at(log, moment) if killed else "done", "after_s": moment - t0}
+            "landed": phase_at(log, moment) if killed else "done", "after_s": moment - t0}
 
 
 def kill_plans(n: int, rng: random.Random) -> list[tuple[str, Any]]:

@@ -32,6 +32,8 @@ import ragkit
 from ragkit.ingest import PHASES
 from ragkit.store import Store
 from tests.conftest import REPO
+from tests.harness.index import command as index_command
+from tests.harness.index import phase_at, read_log
 from tests.graphs.conftest import graph_config  # hash embedder, fast entity recognizer
 from tests.graphs.consistency import assert_graph_exact, check_consistency
 
@@ -43,32 +45,6 @@ pytestmark = pytest.mark.slow
 
 def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(REPO))
-
-
-def _index_cmd(store: Path, docs: Path, log: Path, kill_at: str = "") -> list[str]:
-    cmd = [sys.executable, "-m", "tests.harness.index", str(store), str(docs), "--log", str(log)]
-    return cmd + (["--kill-at", kill_at] if kill_at else [])
-
-
-def _read_log(log: Path) -> list[tuple[str, float]]:
-    if not log.exists():
-        return []
-    out = []
-    for line in log.read_text().splitlines():
-        name, _, stamp = line.partition(" ")
-        if stamp:
-            out.append((name, float(stamp)))
-    return out
-
-
-def _phase_at(log: Path, moment: float) -> str:
-    """The phase running at ``moment`` (the last one started before it), or 'done'/'start'."""
-    entries = _read_log(log)
-    current = "start"
-    for name, stamp in entries:
-        if stamp <= moment:
-            current = name
-    return current
 
 
 def _mutate(docs: Path, rng: random.Random, round_no: int) -> None:
@@ -158,9 +134,9 @@ def _calibrate(store_path: Path, docs: Path, log: Path, rng: random.Random) -> d
     for round_no in range(6):
         _mutate(docs, rng, -round_no)
         log.unlink(missing_ok=True)
-        subprocess.run(_index_cmd(store_path, docs, log), env=_env(), check=True, capture_output=True, timeout=300,
+        subprocess.run(index_command(store_path, docs, log), env=_env(), check=True, capture_output=True, timeout=300,
                        cwd=REPO)
-        entries = _read_log(log)
+        entries = read_log(log)
         for (name, stamp), (_, nxt) in zip(entries, entries[1:]):
             durations[name] = max(durations.get(name, 0.0), nxt - stamp, 0.005)
         if "merge" in durations:
@@ -172,12 +148,12 @@ def _kill_into_phase(store_path: Path, docs: Path, log: Path, phase: str, offset
     """Start an index, wait for ``phase`` to begin, SIGKILL ``offset`` seconds later; return (killed,
     the phase the kill landed in)."""
     log.unlink(missing_ok=True)
-    proc = subprocess.Popen(_index_cmd(store_path, docs, log), env=_env(), cwd=REPO,
+    proc = subprocess.Popen(index_command(store_path, docs, log), env=_env(), cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = None
     deadline = time.monotonic() + 300
     while started is None and proc.poll() is None and time.monotonic() < deadline:
-        started = next((stamp for name, stamp in _read_log(log) if name == phase), None)
+        started = next((stamp for name, stamp in read_log(log) if name == phase), None)
         if started is None:
             time.sleep(0.0005)
     if started is not None:
@@ -186,7 +162,7 @@ def _kill_into_phase(store_path: Path, docs: Path, log: Path, phase: str, offset
     proc.send_signal(signal.SIGKILL)
     proc.wait(60)
     killed = proc.returncode == -signal.SIGKILL
-    return killed, _phase_at(log, moment) if killed else "done"
+    return killed, phase_at(log, moment) if killed else "done"
 
 
 def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path):
@@ -223,11 +199,11 @@ def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path)
             phase = PHASES[(round_no // 2) % len(PHASES)]
             nth = 2 if round_no % 4 == 3 else 1  # the second batch's phase, when the round has one
             log.unlink(missing_ok=True)
-            proc = subprocess.run(_index_cmd(store_path, docs, log, kill_at=f"{phase}:{nth}"), env=_env(),
+            proc = subprocess.run(index_command(store_path, docs, log, kill_at=f"{phase}:{nth}"), env=_env(),
                                   cwd=REPO, capture_output=True, timeout=300)
             if proc.returncode == -signal.SIGKILL:
                 at_start[phase] += 1
-                assert _phase_at(log, time.monotonic()) == phase
+                assert phase_at(log, time.monotonic()) == phase
         else:
             phase = WRITE_PHASES[(round_no // 2) % len(WRITE_PHASES)]
             killed, where = _kill_into_phase(store_path, docs, log, phase, rng.uniform(0, durations[phase]))
@@ -235,7 +211,7 @@ def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path)
                 offset_kills += 1
                 landed[where] += 1
         partial += _check_readable(store_path, before, after)
-        subprocess.run(_index_cmd(store_path, docs, log), env=_env(), check=True, capture_output=True,
+        subprocess.run(index_command(store_path, docs, log), env=_env(), check=True, capture_output=True,
                        timeout=300, cwd=REPO)
         _check_exact(store_path, docs)
     print(f"kills at phase starts: {dict(at_start)}; offset kills landed in: {dict(landed)}; "

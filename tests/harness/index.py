@@ -12,6 +12,35 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
+
+
+def command(store: Path, docs: Path, log: Path, kill_at: str = "") -> list[str]:
+    """The command line that runs this harness on ``docs`` into ``store``, logging phases to ``log``."""
+    cmd = [sys.executable, "-m", "tests.harness.index", str(store), str(docs), "--log", str(log)]
+    return cmd + (["--kill-at", kill_at] if kill_at else [])
+
+
+def read_log(log: Path) -> list[tuple[str, float]]:
+    """(phase, monotonic start) pairs of a ``--log`` file, in order ([] when it is not there yet)."""
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text().splitlines():
+        name, _, stamp = line.partition(" ")
+        if stamp:
+            out.append((name, float(stamp)))
+    return out
+
+
+def phase_at(log: Path, moment: float) -> str:
+    """The phase running at ``moment`` (the last one started before it), 'done', or 'start' (before the
+    first phase: opening the store, the cheap repair, walking the folder)."""
+    current = "start"
+    for name, stamp in read_log(log):
+        if stamp <= moment:
+            current = name
+    return current
 
 
 def main() -> int:
