@@ -65,6 +65,17 @@ def transition_matrix(adjacency: Any) -> Any:
     return np.asarray(adjacency) * inv[None, :]
 
 
+def structure_rows(nodes: dict[str, dict[str, Any]], edges: list[tuple]) -> dict[str, Any]:
+    """The structural part of a graph index: its nodes, its (non-relation) edges
+    ``(src, dst, kind, predicate, chunk_id, doc_id)``, and each node's children and parents."""
+    children: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
+    parents: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
+    for src, dst, kind, predicate, chunk_id, _ in edges:
+        children[src].append((dst, kind, chunk_id, predicate))
+        parents[dst].append((src, kind, chunk_id, predicate))
+    return {"nodes": nodes, "edges": edges, "children": children, "parents": parents}
+
+
 class GraphIndex:
     """The committed graph of one store generation (read-only)."""
 
@@ -156,12 +167,7 @@ class GraphIndex:
             if dst.startswith("file:"):
                 dst = by_name.get(dst[5:], dst)
             resolved.append((src, dst, kind, predicate, chunk_id, doc_id))
-        children: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
-        parents: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
-        for src, dst, kind, predicate, chunk_id, _ in resolved:
-            children[src].append((dst, kind, chunk_id, predicate))
-            parents[dst].append((src, kind, chunk_id, predicate))
-        return {"nodes": nodes, "edges": resolved, "children": children, "parents": parents}
+        return structure_rows(nodes, resolved)
 
     @property
     def nodes(self) -> dict[str, dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from graphs.traverse import GraphIndex
+from graphs.traverse import GraphIndex, structure_rows
 
 
 def restrict(index: GraphIndex, readable: Collection[str], db: sqlite3.Connection) -> GraphIndex:
@@ -92,12 +92,7 @@ def restrict(index: GraphIndex, readable: Collection[str], db: sqlite3.Connectio
         if src.startswith("chunk:") and src[6:] not in readable or dst.startswith("chunk:") and dst[6:] not in readable:
             continue
         edges.append((src, dst, kind, predicate, chunk_id, doc_id))
-    children: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
-    parents: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
-    for src, dst, kind, predicate, chunk_id, _ in edges:
-        children[src].append((dst, kind, chunk_id, predicate))
-        parents[dst].append((src, kind, chunk_id, predicate))
-    view._db_rows = {"nodes": nodes, "edges": edges, "children": children, "parents": parents}
+    view._db_rows = structure_rows(nodes, edges)
     view._nx = None
     view._adjacency = None
     view._walk = None
