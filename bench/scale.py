@@ -116,7 +116,7 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None, 
     store's HNSW settings (saved in the store's config, so every later reader uses them)."""
     import ragkit
     from ragkit.config import Config
-    from ragkit.chunking import chunk_id, text_hash
+    from ragkit.chunking import chunk_id
     from ragkit.types import Chunk, Document
 
     if out.exists():
@@ -258,7 +258,6 @@ def query_process(store: Path, data: Path, n: int) -> dict[str, Any]:
     imported = time.perf_counter()
     kit = ragkit.open(store)
     all_qs = queries(data, 3 * n + 5)
-    qs = all_qs[:n]
     first = kit.search(all_qs[-1], k=10, mode="lexical")
     cold = time.perf_counter() - imported
     assert first, "the lexical query found nothing"
@@ -280,8 +279,14 @@ def query_process(store: Path, data: Path, n: int) -> dict[str, Any]:
 def measure(store: Path, data: Path, label: str, reps: int, n_queries: int) -> dict[str, Any]:
     out: dict[str, Any] = {"store": str(store), "label": label, "code": str(ROOT)}
     out["commit"] = commit_costs(store, data, reps)
+    return _with_queries(out, "query", store, data, n_queries)
+
+
+def _with_queries(out: dict[str, Any], command: str, store: Path, data: Path, n_queries: int) -> dict[str, Any]:
+    """``out`` plus the query measures of ``command`` (query | lexical-query), run in a fresh process so
+    its cold open and peak RSS are its own, the chunk count and the disk size per part."""
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "query", "--store", str(store), "--data", str(data),
+        [sys.executable, str(Path(__file__).resolve()), command, "--store", str(store), "--data", str(data),
          "--queries", str(n_queries)],
         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False,
     )
@@ -340,17 +345,7 @@ def lexical_measure(store_path: Path, data: Path, label: str, reps: int, n_queri
         out[f"{action}_manifest_s"] = _median([a for a, _ in pairs])
         out[f"{action}_lexical_s"] = _median([b for _, b in pairs])
         out[f"{action}_lexical_all_s"] = [round(b, 4) for _, b in pairs]
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "lexical-query", "--store", str(store_path), "--data", str(data),
-         "--queries", str(n_queries)],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False,
-    )
-    if proc.returncode:
-        raise SystemExit(proc.stderr)
-    out["query"] = json.loads(proc.stdout)
-    out["chunks"] = out["query"]["chunks"]
-    out["disk_bytes"] = disk_sizes(store_path)
-    return out
+    return _with_queries(out, "lexical-query", store_path, data, n_queries)
 
 
 def lexical_query_process(store_path: Path, data: Path, n: int) -> dict[str, Any]:
