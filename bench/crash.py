@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.harness.index import command as index_command  # noqa: E402 - the harness whose log we read
 from tests.harness.index import phase_at  # noqa: E402
+from tests.graphs.consistency import expected_graph, graph_rows  # noqa: E402 - one exact graph check
 
 # every format of connectors.registry.FORMATS, with its share of the corpus
 FORMAT_MIX = {"text": 0.2, "markdown": 0.2, "html": 0.15, "csv": 0.1, "pdf": 0.12, "xlsx": 0.08, "docx": 0.1,
@@ -174,30 +175,6 @@ def check_after_kill(store_path: Path, before: dict[str, str], after: dict[str, 
         return {"state": "new" if state == after else "previous", "problems": problems}
     finally:
         store.close()
-
-
-def graph_rows(db: Any) -> dict[str, Counter]:
-    return {
-        "nodes": Counter(db.execute("SELECT node_id, doc_id, kind, name FROM graph_nodes").fetchall()),
-        "edges": Counter(db.execute("SELECT src, dst, kind, predicate, chunk_id, doc_id FROM graph_edges").fetchall()),
-        "mentions": Counter(db.execute("SELECT chunk_id, entity_id, doc_id FROM graph_mentions").fetchall()),
-        "entities": Counter(r[0] for r in db.execute("SELECT entity_id FROM graph_entities")),
-    }
-
-
-def expected_graph(store: Any) -> dict[str, Counter]:
-    """The graph rows a fresh extraction of the committed documents and chunks gives."""
-    from graphs.build import GraphBuilder
-
-    items = [(store.document(d["doc_id"]), store.doc_chunks(d["doc_id"])) for d in store.documents()]
-    extractions = GraphBuilder(store.config.graph).run(items) or {}
-    out: dict[str, Counter] = {"nodes": Counter(), "edges": Counter(), "mentions": Counter(), "entities": Counter()}
-    for doc_id, ex in extractions.items():
-        out["nodes"].update((n.node_id, doc_id, n.kind, n.name) for n in ex.nodes)
-        out["edges"].update((e.src, e.dst, e.kind, e.predicate, e.chunk_id, doc_id) for e in ex.edges)
-        out["mentions"].update({(m.chunk_id, m.key, doc_id) for m in ex.mentions})
-    out["entities"] = Counter({k for _, k, _ in out["mentions"]})
-    return out
 
 
 def check_exact(store_path: Path, docs: Path) -> dict[str, Any]:

@@ -17,18 +17,23 @@ def graph_rows(db) -> dict[str, Counter]:
     }
 
 
-def assert_graph_exact(store) -> None:
-    """The store's graph is exactly what its committed documents give (no stale or missing rows)."""
-    assert check_consistency(store.db) == []
-    builder = GraphBuilder(store.config.graph)
+def expected_graph(store) -> dict[str, Counter]:
+    """The graph rows a fresh extraction of the committed documents and chunks gives."""
     items = [(store.document(d["doc_id"]), store.doc_chunks(d["doc_id"])) for d in store.documents()]
-    extractions = builder.run(items) or {}
+    extractions = GraphBuilder(store.config.graph).run(items) or {}
     expected: dict[str, Counter] = {"nodes": Counter(), "edges": Counter(), "mentions": Counter(), "entities": Counter()}
     for doc_id, ex in extractions.items():
         expected["nodes"].update((n.node_id, doc_id, n.kind, n.name) for n in ex.nodes)
         expected["edges"].update((e.src, e.dst, e.kind, e.predicate, e.chunk_id, doc_id) for e in ex.edges)
         expected["mentions"].update({(m.chunk_id, m.key, doc_id) for m in ex.mentions})
     expected["entities"] = Counter({k for _, k, _ in expected["mentions"]})
+    return expected
+
+
+def assert_graph_exact(store) -> None:
+    """The store's graph is exactly what its committed documents give (no stale or missing rows)."""
+    assert check_consistency(store.db) == []
+    expected = expected_graph(store)
     actual = graph_rows(store.db)
     for part in expected:
         assert actual[part] == expected[part], f"graph {part} differ from a fresh extraction"
