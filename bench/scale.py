@@ -111,32 +111,15 @@ def sentence_vectors(count: int, dim: int, seed: int = 11) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None, vectors: bool = True) -> dict[str, Any]:
-    """Bulk-write a store of ``size`` chunks (see the module docstring); ``hnsw`` overrides the vector
-    store's HNSW settings (saved in the store's config, so every later reader uses them)."""
-    import ragkit
-    from ragkit.config import Config
+def _bulk_batches(size: int, sents: list[str], svec: np.ndarray, indexer: Any) -> Any:
+    """The bulk store's content, ``BATCH`` chunks at a time: (manifest upserts, chunk ids, vectors).
+    Seeded by ``size``, so every call with the same size and data yields the same chunks and vectors."""
     from ragkit.chunking import chunk_id
     from ragkit.types import Chunk, Document
 
-    if out.exists():
-        shutil.rmtree(out)
-    started = time.perf_counter()
-    sents = sentences(data)
-    log(f"{len(sents)} distinct sentences")
-    config = Config()
-    config.vector_store.hnsw.update(hnsw or {})
-    kit = ragkit.open(out, config)
-    store = kit.store
-    indexer = kit._indexer(None)
-    settings = indexer.settings()
     chunker = indexer.chunker
-    dim = int(settings["embedder"].get("dim") or 384)
-    svec = sentence_vectors(len(sents), dim)
     rng = np.random.default_rng(size)
     n_docs = (size + CHUNKS_PER_DOC - 1) // CHUNKS_PER_DOC
-    done = 0
-    timings = {"manifest": 0.0, "vectors": 0.0, "lexical": 0.0}
     for start in range(0, n_docs, BATCH // CHUNKS_PER_DOC):
         upserts = []
         ids: list[str] = []
@@ -160,9 +143,33 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None, 
             ids.extend(c.chunk_id for c in chunks)
             v = svec[pairs[:, 0]] + svec[pairs[:, 1]]
             vecs.append(v / np.linalg.norm(v, axis=1, keepdims=True))
+        yield upserts, ids, np.concatenate(vecs)
+
+
+def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None, vectors: bool = True) -> dict[str, Any]:
+    """Bulk-write a store of ``size`` chunks (see the module docstring); ``hnsw`` overrides the vector
+    store's HNSW settings (saved in the store's config, so every later reader uses them)."""
+    import ragkit
+    from ragkit.config import Config
+
+    if out.exists():
+        shutil.rmtree(out)
+    started = time.perf_counter()
+    sents = sentences(data)
+    log(f"{len(sents)} distinct sentences")
+    config = Config()
+    config.vector_store.hnsw.update(hnsw or {})
+    kit = ragkit.open(out, config)
+    store = kit.store
+    indexer = kit._indexer(None)
+    settings = indexer.settings()
+    dim = int(settings["embedder"].get("dim") or 384)
+    done = 0
+    timings = {"manifest": 0.0, "vectors": 0.0, "lexical": 0.0}
+    for upserts, ids, vecs in _bulk_batches(size, sents, sentence_vectors(len(sents), dim), indexer):
         t0 = time.perf_counter()
         if vectors:
-            store.vectors.upsert(ids, np.concatenate(vecs))
+            store.vectors.upsert(ids, vecs)
         t1 = time.perf_counter()
         store.commit(upserts, [], {}, [], settings)
         t2 = time.perf_counter()
@@ -178,6 +185,33 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None, 
     kit.close()
     return {"size": size, "store": str(out), "sentences": len(sents), "seconds": round(time.perf_counter() - started, 1),
             "parts_seconds": {k: round(v, 1) for k, v in timings.items()}, "vectors": "synthesized (see docstring)" if vectors else "none (--no-vectors: a lexical-only store)",
+            "hnsw": dict(config.vector_store.hnsw)}
+
+
+def add_vectors(store_dir: Path, size: int, data: Path, hnsw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Give a ``build --no-vectors`` store of ``size`` chunks the vectors ``build`` would have written
+    (the same seeded chunks, so the same ids), instead of building the store again."""
+    import ragkit
+    from ragkit.config import Config
+
+    started = time.perf_counter()
+    sents = sentences(data)
+    config = Config.load(store_dir)
+    config.vector_store.hnsw.update(hnsw or {})
+    kit = ragkit.open(store_dir, config)
+    indexer = kit._indexer(None)
+    dim = int(indexer.settings()["embedder"].get("dim") or 384)
+    stored = kit.store.count_chunks()
+    done = 0
+    for _, ids, vecs in _bulk_batches(size, sents, sentence_vectors(len(sents), dim), indexer):
+        kit.store.vectors.upsert(ids, vecs)
+        done += len(ids)
+        log(f"{done}/{size} vectors ({time.perf_counter() - started:.0f}s)")
+    count = kit.store.vectors.count()
+    kit.close()
+    if count != stored:
+        raise SystemExit(f"{store_dir}: {count} vectors for {stored} chunks (was the store built with --size {size}?)")
+    return {"size": size, "store": str(store_dir), "vectors": count, "seconds": round(time.perf_counter() - started, 1),
             "hnsw": dict(config.vector_store.hnsw)}
 
 
@@ -429,6 +463,12 @@ def main() -> int:
     b.add_argument("--json", type=Path)
     b.add_argument("--hnsw", type=json.loads, default={}, help='HNSW overrides, e.g. {"ef_construction": 64}')
     b.add_argument("--no-vectors", action="store_true", help="manifest and lexical index only (for `lexical`)")
+    v = sub.add_parser("vectors", help="add the synthesized vectors to a store built with --no-vectors")
+    v.add_argument("--store", type=Path, required=True)
+    v.add_argument("--size", type=int, required=True, help="the --size it was built with")
+    v.add_argument("--data", type=Path, default=DATA)
+    v.add_argument("--json", type=Path)
+    v.add_argument("--hnsw", type=json.loads, default={}, help='HNSW overrides, e.g. {"ef_construction": 64}')
     lx = sub.add_parser("lexical", help="lexical-only costs: 1-doc commits through Store, lexical queries")
     lx.add_argument("--store", type=Path, required=True)
     lx.add_argument("--data", type=Path, default=DATA)
@@ -458,6 +498,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.cmd == "build":
         emit_report(build(args.size, args.out, args.data, args.hnsw, not args.no_vectors), args.json)
+    elif args.cmd == "vectors":
+        emit_report(add_vectors(args.store, args.size, args.data, args.hnsw), args.json)
     elif args.cmd == "measure":
         emit_report(measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
     elif args.cmd == "lexical":

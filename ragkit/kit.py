@@ -244,6 +244,9 @@ class Kit:
         return self._services[name]
 
     def close(self) -> None:
+        for svc in self._services.values():
+            if callable(getattr(svc, "close", None)):
+                svc.close()  # e.g. the retrieval service's query-embedding threads
         self.store.close()
         self._services.clear()
 

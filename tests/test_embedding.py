@@ -32,3 +32,12 @@ def test_token_lengths_count_special_tokens_and_stop_at_the_window(minilm_embedd
 
 def test_empty_input_gives_an_empty_matrix(minilm_embedder):
     assert minilm_embedder.embed([]).shape == (0, minilm_embedder.dimension)
+
+
+def test_embed_query_equals_embedding_the_text_alone(minilm_embedder):
+    texts = ["What causes tides?", "Aspirin reduces the risk of heart attack in adults over 50.", "x"]
+    for text in texts:
+        vector = minilm_embedder.embed_query(text)
+        assert vector.dtype == np.float32 and vector.shape == (minilm_embedder.dimension,)
+        assert np.array_equal(vector, minilm_embedder.embed([text])[0])
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5

@@ -132,6 +132,12 @@ class RetrievalService:
         """The best ``k`` hits for one query."""
         return self.search_batch([query], k, mode, where)[0]
 
+    def close(self) -> None:
+        """Release what the retrievers hold (threads); they start again on the next query."""
+        for part in self._parts.values():
+            if callable(getattr(part, "close", None)):
+                part.close()
+
 
 def service(kit: Any) -> RetrievalService:
     """The Kit's retrieval service, created on first use and cached on the Kit."""

@@ -2,6 +2,7 @@
 allowed vectors when a filter leaves a small share of the store."""
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,36 +18,38 @@ OVERFETCH_MAX = 4
 
 
 class QueryEncoder:
-    """Embeds queries with the store's embedder (a batch at once), remembering the last ``size``."""
+    """Embeds queries with the store's embedder (a batch at once), remembering the last ``size``.
+    Safe to call from several threads (the cache is locked; the model runs outside the lock)."""
 
     def __init__(self, embedder: Any, size: int = 4096):
         self.embedder = embedder
         self.size = size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def clear(self) -> None:
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
 
     def forget(self, query: str) -> None:
-        self._cache.pop(query, None)
-
-    def _remember(self, query: str, vector: np.ndarray) -> None:
-        self._cache[query] = vector
-        if len(self._cache) > self.size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache.pop(query, None)
 
     def __call__(self, queries: Sequence[str]) -> np.ndarray:
-        todo = [q for q in dict.fromkeys(queries) if q not in self._cache]
+        with self._lock:
+            known = {q: self._cache[q] for q in queries if q in self._cache}
+        todo = [q for q in dict.fromkeys(queries) if q not in known]
         if len(todo) == 1:
-            self._remember(todo[0], np.asarray(self.embedder.embed_query(todo[0]), dtype=np.float32))
+            known[todo[0]] = np.asarray(self.embedder.embed_query(todo[0]), dtype=np.float32)
         elif todo:
-            for query, vector in zip(todo, np.asarray(self.embedder.embed(todo), dtype=np.float32)):
-                self._remember(query, vector)
-        vectors = []
-        for query in queries:
-            self._cache.move_to_end(query)
-            vectors.append(self._cache[query])
-        return np.stack(vectors)
+            known.update(zip(todo, np.asarray(self.embedder.embed(todo), dtype=np.float32)))
+        with self._lock:
+            for query in dict.fromkeys(queries):
+                self._cache[query] = known[query]
+                self._cache.move_to_end(query)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return np.stack([known[q] for q in queries])
 
 
 class DenseRetriever:

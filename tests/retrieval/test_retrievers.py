@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 import ragkit
@@ -113,3 +115,56 @@ def test_empty_store(tmp_path: Path) -> None:
     for mode in MODES:
         assert empty.search("anything", mode=mode) == []
     empty.close()
+
+
+def test_hybrid_embeds_the_query_while_the_lexical_search_runs(kit) -> None:
+    """The query embedding runs on a worker thread at the same time as the lexical search; the fused
+    lists equal those of running the two one after the other."""
+    import threading
+    import time
+
+    hybrid = service(kit).retriever("hybrid")
+    events: list[tuple[str, str, float]] = []
+    embedder = hybrid.dense.encode.embedder
+    lexical_candidates = hybrid.lexical.candidates
+    original_embed_query = embedder.embed_query
+
+    def slow_embed(text: str):
+        events.append(("embed-start", threading.current_thread().name, time.perf_counter()))
+        time.sleep(0.2)
+        events.append(("embed-end", threading.current_thread().name, time.perf_counter()))
+        return original_embed_query(text)
+
+    def timed_lexical(queries, depth, where=None):
+        events.append(("lexical-start", threading.current_thread().name, time.perf_counter()))
+        return lexical_candidates(queries, depth, where)
+
+    query = "satellites and violins in orbit"
+    expected_lex = lexical_candidates([query], 20)
+    embedder.embed_query, hybrid.lexical.candidates = slow_embed, timed_lexical
+    try:
+        hybrid.dense.encode.forget(query)
+        got = hybrid.candidate_lists([query], depth=20)
+    finally:
+        del embedder.embed_query, hybrid.lexical.candidates
+    kinds = {kind: (thread, t) for kind, thread, t in events}
+    assert kinds["embed-start"][0].startswith("ragkit-embed") and kinds["lexical-start"][0] == threading.current_thread().name
+    assert kinds["lexical-start"][1] < kinds["embed-end"][1]  # overlapped, not one after the other
+    expected_dense = hybrid.dense.candidates([query], 20)
+    assert got == [(expected_lex[0], expected_dense[0])]
+    service(kit).close()
+    assert hybrid.candidate_lists([query], depth=20) == got  # threads start again after close
+
+
+def test_query_encoder_from_many_threads(kit) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ragkit.retrieval.dense import QueryEncoder
+
+    encode = QueryEncoder(kit.embedder, size=8)
+    queries = [f"query number {i} about orbit" for i in range(40)]
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(lambda q: encode([q, q])[0], queries * 3))
+    for q, v in zip(queries * 3, got):
+        assert np.allclose(v, kit.embedder.embed([q])[0])
+    assert len(encode._cache) == 8
