@@ -228,6 +228,45 @@ def test_ragkit_local_ray_listens_on_loopback_only(tmp_path: Path):
     assert not alive, f"ragkit's local Ray left processes behind: {[(p.pid, p.name()) for p in alive]}"
 
 
+def test_loopback_addresses():
+    from ragkit.executors.ray import is_loopback, is_loopback_address
+
+    assert all(is_loopback(ip) for ip in ("127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"))
+    assert not any(is_loopback(ip) for ip in ("0.0.0.0", "::", "192.0.2.2", "::ffff:192.0.2.2"))
+    assert all(is_loopback_address(a) for a in ("127.0.0.1:6379", "localhost:6379", "[::1]:6379"))
+    assert not any(is_loopback_address(a) for a in ("10.0.0.5:6379", "head:6379", "auto", "ray://127.0.0.1:10001"))
+
+
+def test_local_start_refuses_a_ray_that_would_listen_on_every_interface():
+    """Without Ray's single-machine mode (as if a Ray version dropped the switch ragkit uses), the node
+    gets the machine's address and Ray would listen on all interfaces: ragkit shuts it down and fails."""
+    pytest.importorskip("ray")  # a declared dependency of the test extra: a skip fails in CI
+    from ragkit.executors.ray import is_loopback
+
+    code = (
+        "import contextlib, ray, ragkit.executors.ray as rk\n"
+        "from ray._common.network_utils import node_ip_address_from_perspective\n"
+        "print('address:', node_ip_address_from_perspective())\n"
+        "rk._loopback_kept = lambda ray: contextlib.nullcontext()\n"
+        "try:\n"
+        "    rk.start_local_ray(ray, 1, log_to_driver=False)\n"
+        "    print('started', ray.get_runtime_context().gcs_address)\n"
+        "    ray.shutdown()\n"
+        "except RuntimeError as exc:\n"
+        "    print('refused:', exc, ray.is_initialized())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    address = proc.stdout.split("address: ", 1)[1].split()[0]
+    if is_loopback(address):  # a host with no address but loopback: Ray has nothing else to take
+        assert "started 127.0.0.1:" in proc.stdout
+        return
+    assert "refused:" in proc.stdout and "would listen on every network interface" in proc.stdout
+    assert proc.stdout.strip().endswith("False")  # Ray was shut down again
+
+
 def test_ray_index_and_batch_equal_in_process(ray_address: str, watch: SocketWatch, folder: Path, tmp_path: Path):
     env = {"RAY_ADDRESS": ray_address}
     assert ray_address.startswith("127.0.0.1:")
