@@ -137,6 +137,7 @@ def ray_address(watch: SocketWatch):
     saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "RAY_USAGE_STATS_ENABLED", "RAY_ADDRESS")}
     # Ray's workers inherit this environment: they must import this checkout of ragkit
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), saved["PYTHONPATH"]) if p)
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     os.environ.pop("RAY_ADDRESS", None)  # so the session starts a Ray rather than joining one
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     session = RaySession("ray", num_cpus=2)
