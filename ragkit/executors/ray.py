@@ -11,17 +11,19 @@ Why one pool for both stages rather than plain tasks for parsing: actors that ho
 CPU reserved for their whole life, so separate parse tasks could wait forever for a CPU; and the
 chunker needs the model's tokenizer, which the actor then loads once instead of once per task.
 
-``spec``: ``ray`` (the cluster at ``RAY_ADDRESS`` when set, else a local Ray started for the run and
-shut down by :meth:`RayExecutor.close`), ``ray:auto`` (the cluster ``ray start`` left on this machine)
+``spec``: ``ray`` (the cluster at ``RAY_ADDRESS`` when set, else a local Ray started for the run,
+listening on 127.0.0.1 only (:func:`start_local_ray`), and shut down by :meth:`RayExecutor.close`), ``ray:auto`` (the cluster ``ray start`` left on this machine)
 or ``ray://HOST:PORT`` (Ray Client, e.g. port 10001 of a cluster's head). Workers need the same ragkit
 install and must see the indexed files at the same paths.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -33,6 +35,7 @@ from ragkit.executors.base import FileTask, Prepared
 from ragkit.types import ConnectorOptions
 
 SPECS = ("ray", "ray:auto", "ray://HOST:PORT")
+LOOPBACK = "127.0.0.1"
 MAX_FILES_PER_CALL = 32  # a parse call's files: enough to amortize the round trip, few enough to balance
 
 
@@ -52,6 +55,84 @@ def check_spec(spec: str) -> str:
     raise ValueError(f"unknown Ray executor {spec!r}; valid: {', '.join(SPECS)}")
 
 
+def is_loopback(ip: str) -> bool:
+    """Whether ``ip`` (IPv4, IPv6, or IPv4-mapped IPv6 such as ``::ffff:127.0.0.1``) is a loopback
+    address."""
+    address = ipaddress.ip_address(ip.split("%")[0])
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+@contextmanager
+def _loopback_kept(ray: Any) -> Iterator[None]:
+    """Inside this block, a Ray started with ``_node_ip_address="127.0.0.1"`` keeps that address, and a
+    driver joining a Ray at ``127.0.0.1:PORT`` connects there.
+
+    Ray binds its gRPC servers (GCS, raylet, object manager, every worker's) and its runtime-env agent
+    to 127.0.0.1 when the node's IP is 127.0.0.1, and to all interfaces otherwise. But on Linux
+    ``ray.init`` replaces a loopback ``_node_ip_address``, and the host of a loopback ``RAY_ADDRESS``,
+    by the machine's routable address (``ray._private.services.resolve_ip_for_localhost``; a driver
+    joining a loopback-only Ray would then wait forever for a GCS at an address it does not listen
+    on), unless multi-node clusters are off, which is
+    Ray's own single-machine mode (the default on macOS and Windows): the switch is the environment
+    variable ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read once when Ray is imported into
+    ``ray._private.ray_constants.ENABLE_RAY_CLUSTER``. Ray has no public option for this, so the
+    constant is turned off for the ``ray.init`` call only and restored after (setting the variable
+    would not reach a Ray already imported, and would linger for the rest of the process). Never for
+    a cluster at a routable address: a driver joining it with this mode would advertise 127.0.0.1.
+    :func:`start_local_ray` checks the result, so a future Ray that renames the constant fails
+    loudly rather than listening on every interface.
+    """
+    from ray._private import ray_constants
+
+    had = hasattr(ray_constants, "ENABLE_RAY_CLUSTER")
+    saved = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if had:
+            ray_constants.ENABLE_RAY_CLUSTER = saved
+        else:
+            del ray_constants.ENABLE_RAY_CLUSTER
+
+
+def is_loopback_address(address: str) -> bool:
+    """Whether a Ray address ``HOST:PORT`` names this machine's loopback (``127.0.0.1``, ``[::1]``,
+    ``localhost``); False for ``ray://`` (Ray Client) and ``auto``."""
+    if "://" in address or ":" not in address:
+        return False
+    host = address.rpartition(":")[0].strip("[]")
+    try:
+        return host == "localhost" or is_loopback(host)
+    except ValueError:  # a host name
+        return False
+
+
+def start_local_ray(ray: Any, num_cpus: int | None = None, **kwargs: Any) -> Any:
+    """Start a new single-machine Ray that listens on 127.0.0.1 only; returns ``ray.init``'s context.
+
+    ``num_cpus``: None for every CPU of this machine. No dashboard (so no dashboard HTTP server and no
+    metrics agent port either). ``kwargs`` go to ``ray.init`` (e.g. ``log_to_driver``). RuntimeError,
+    with Ray shut down again, if this Ray version did not keep the loopback address.
+    """
+    with _loopback_kept(ray):
+        # "local" always starts a new Ray (a bare init could join one left running on this machine)
+        context = ray.init(
+            address="local", num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, **kwargs
+        )
+    node_ip = context.address_info.get("node_ip_address", "")
+    gcs_host = context.address_info.get("gcs_address", "").rpartition(":")[0]
+    if not (node_ip and is_loopback(node_ip) and gcs_host and is_loopback(gcs_host.strip("[]"))):
+        ray.shutdown()
+        raise RuntimeError(
+            f"Ray {ray.__version__} did not start on {LOOPBACK} (node {node_ip!r}, GCS {gcs_host!r}), so it "
+            "would listen on every network interface; ragkit refuses to run it. Start Ray yourself "
+            "(`ray start --head`) and use --executor ray:auto, or set RAY_ADDRESS."
+        )
+    return context
+
+
 class RaySession:
     """This process's connection to Ray, opened on first use; closing shuts Ray down only if this
     session started it (a local Ray), never a cluster it joined or a Ray the caller had initialized."""
@@ -69,11 +150,12 @@ class RaySession:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray's own switch: no usage reports
         quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
         if self.spec == "ray" and not os.environ.get("RAY_ADDRESS"):
-            # "local" always starts a new Ray (a bare init could join one left running on this machine)
-            ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False, **quiet)
+            start_local_ray(ray, self.num_cpus, **quiet)
             self.started = True
         elif self.spec == "ray":
-            ray.init(**quiet)  # Ray reads RAY_ADDRESS itself
+            # Ray reads RAY_ADDRESS itself; a loopback-only Ray on this machine is joined on loopback
+            with _loopback_kept(ray) if is_loopback_address(os.environ["RAY_ADDRESS"]) else nullcontext():
+                ray.init(**quiet)
         else:
             ray.init(address=self.spec[len("ray:"):] if self.spec == "ray:auto" else self.spec, **quiet)
         return ray
