@@ -28,8 +28,8 @@ import numpy as np
 if TYPE_CHECKING:
     from ragkit.stores.segments import Segment
 
-BLOCK_POSTINGS = 1 << 18  # postings per written block (a few MB of transient arrays)
-BLOCK_ROWS = 1 << 15  # rows read at a time from an input's ids and id order
+BLOCK_POSTINGS = 1 << 16  # postings per written block (~3 MB of transient arrays, whatever the index size)
+BLOCK_ROWS = 1 << 14  # rows (or terms) read at a time from an input
 
 
 class NpyReader:
