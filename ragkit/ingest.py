@@ -1,6 +1,7 @@
 """Folder → changes (add / update / delete by content hash) → store, atomically and resumably.
 
-An ingest scans the files (path, content hash and size only), then writes the changed ones in
+An ingest scans the files (path, content hash and size only, recorded on disk in a
+:class:`ragkit.ingest_scan.ScanLog`, so memory does not grow with the folder), then writes the changed ones in
 batches (``ingest.batch_files`` / ``ingest.batch_bytes``), each batch committed as its own generation
 by the write protocol (``Indexer.commit_batch``), each step a phase reported to ``on_phase``:
 1. ``parse``, ``chunk``, ``embed``: read the batch's files and chunk them (through the executor,

@@ -15,10 +15,11 @@ streaming merge of CSC matrices with string keys.
 from __future__ import annotations
 
 import heapq
-from array import array
+import itertools
 import json
 import os
 import shutil
+from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -36,7 +37,7 @@ class NpyReader:
     """Ranges of a 1-D ``.npy`` file read with ``os.pread`` (the file is never memory-mapped)."""
 
     def __init__(self, path: Path):
-        self.fh = open(path, "rb")
+        self.fh = open(path, "rb")  # noqa: SIM115 - held for preads until close()
         version = np.lib.format.read_magic(self.fh)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _, self.dtype = read_header(self.fh)
@@ -62,7 +63,7 @@ class NpyWriter:
     def __init__(self, path: Path, dtype: np.dtype | type, n: int):
         self.dtype = np.dtype(dtype)
         self.n, self.written = n, 0
-        self.fh: BinaryIO = open(path, "wb")
+        self.fh: BinaryIO = open(path, "wb")  # noqa: SIM115 - written in pieces until close()
         header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (n,)}
         np.lib.format.write_array_header_1_0(self.fh, header)
 
@@ -103,7 +104,7 @@ class _Part:
                 bounds = off.read(t0, min(t0 + BLOCK_ROWS, off.size - 1) + 1)
                 raw = blob.read(int(bounds[0]), int(bounds[-1])).tobytes()
                 rel = (bounds - bounds[0]).tolist()
-                for a, z in zip(rel, rel[1:]):
+                for a, z in itertools.pairwise(rel):
                     yield raw[a:z]
         finally:
             off.close()
