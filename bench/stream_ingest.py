@@ -8,6 +8,10 @@ the MiniLM model would take hours on 100k files on this machine) and the ``fast`
 
     python bench/stream_ingest.py [DATA_DIR] [--sizes 10000,100000] [--repo PATH] [--work DIR]
         [--set ingest.batch_files=500 ...] [--chroma-server]
+    python bench/stream_ingest.py --vectors-only [--sizes 10000,100000] [--dims 64]
+
+``--vectors-only`` measures a process that only upserts as many vectors into embedded chroma (the
+vector index, which is the store itself and grows with it, apart from the ingest's working memory).
 
 ``--chroma-server`` puts the vectors in a ``chroma run`` server (``vector_store.name=chroma-http``) on
 127.0.0.1, itself under ``/usr/bin/time -v``: the index process's peak then excludes the in-memory HNSW
@@ -137,6 +141,48 @@ def index_peak(repo: Path, store: Path, folder: Path, settings: list[str], port:
     return {"peak_rss_mib": _peak_mib(proc.stderr), "wall_s": round(wall, 1), "report": report}
 
 
+def vectors_child(n: int, path: Path, dims: int) -> None:
+    """(Run in a child process.) Upsert ``n`` unit vectors of ``dims`` dimensions into an embedded
+    chroma collection with ragkit's settings, 1,000 per call as an ingest's batches do, and print the
+    process's RSS (MiB, from /proc) before the first and after the last upsert, as JSON."""
+    import numpy as np
+
+    from ragkit.config import VectorStoreConfig
+    from ragkit.stores.chroma import ChromaVectorStore
+
+    def rss() -> float:
+        with open("/proc/self/status") as fh:
+            return round(int(next(line for line in fh if line.startswith("VmRSS")).split()[1]) / 1024, 1)
+
+    store = ChromaVectorStore(path, VectorStoreConfig(), collection="bench")
+    rng = np.random.default_rng(0)
+    store.upsert(["warm"], np.ones((1, dims), dtype=np.float32))  # chroma's own start-up, not per vector
+    before = rss()
+    for start in range(0, n, 1000):
+        part = rng.standard_normal((min(1000, n - start), dims)).astype(np.float32)
+        part /= np.linalg.norm(part, axis=1, keepdims=True)
+        store.upsert([f"v{i}" for i in range(start, start + len(part))], part)
+    print(json.dumps({"rss_before_mib": before, "rss_after_mib": rss(), "count": store.count()}))
+
+
+def vectors_peak(repo: Path, n: int, work: Path, dims: int) -> dict[str, object]:
+    """Peak RSS (``/usr/bin/time -v``) and RSS growth of a process that only upserts ``n`` vectors
+    into embedded chroma: the part of an ingest's memory that is the vector index itself."""
+    path = work / f"vectors{n}"
+    shutil.rmtree(path, ignore_errors=True)
+    env = dict(os.environ, PYTHONPATH=str(repo), HF_HUB_OFFLINE="1")
+    cmd = ["/usr/bin/time", "-v", sys.executable, str(Path(__file__).resolve()), "--vectors-child", str(n),
+           "--work", str(path), "--dims", str(dims)]
+    proc = subprocess.run(cmd, env=env, cwd=repo, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"vectors child failed ({proc.returncode}): {proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    shutil.rmtree(path, ignore_errors=True)
+    growth = out["rss_after_mib"] - out["rss_before_mib"]
+    return {"peak_rss_mib": _peak_mib(proc.stderr), **out, "growth_mib": round(growth, 1),
+            "bytes_per_vector": round(growth * 2**20 / n)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
@@ -145,12 +191,32 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--set", dest="settings", action="append", default=[], help="section.key=value override")
     parser.add_argument("--chroma-server", action="store_true", help="vectors in a `chroma run` server (chroma-http)")
+    parser.add_argument("--vectors-only", action="store_true",
+                        help="measure only embedded chroma holding as many vectors as the sizes (no ingest)")
+    parser.add_argument("--dims", type=int, default=64, help="vector dimensions with --vectors-only (hash: 64)")
+    parser.add_argument("--vectors-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.vectors_child is not None:
+        vectors_child(args.vectors_child, args.work, args.dims)
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     work = args.work or Path(tempfile.mkdtemp(prefix="ragkit-stream-"))
     work.mkdir(parents=True, exist_ok=True)
-    pool = text_pool(args.data)
     results: dict[str, object] = {}
+    if args.vectors_only:
+        try:
+            for n in sizes:
+                results[str(n)] = vectors_peak(args.repo.resolve(), n, work, args.dims)
+                print(json.dumps({n: results[str(n)]}), file=sys.stderr, flush=True)
+        finally:
+            if args.work is None:
+                shutil.rmtree(work, ignore_errors=True)
+        peaks = [results[str(n)]["peak_rss_mib"] for n in sizes]  # type: ignore[index]
+        print(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                          "vectors": f"embedded chroma only, {args.dims} dimensions", "sizes": results,
+                          "ratio_largest_to_smallest": round(peaks[-1] / peaks[0], 3)}, indent=2))
+        return 0
+    pool = text_pool(args.data)
     try:
         for n in sizes:
             folder = work / f"files{n}"

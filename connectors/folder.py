@@ -92,6 +92,7 @@ def iter_files(
     exclude: Sequence[str] | None = None,
     skip_dirs: Sequence[Path] = (),
     on_error: OnError | None = None,
+    dedupe: bool = True,
 ) -> Iterator[Path]:
     """Resolved absolute paths of the files under ``roots`` (folders or single files), each once.
 
@@ -100,6 +101,8 @@ def iter_files(
     Symlinks are followed only when they stay inside their root (each folder visited once, so loops
     end); broken symlinks are skipped; a folder that can't be listed is passed to ``on_error(path,
     reason)`` and skipped. Files come in name order, folder by folder, roots in the order given.
+    ``dedupe=False`` leaves removing repeats (a file reached through a link too) to the caller, which
+    then holds no set of every path (``ragkit index`` dedupes in its scan log, on disk).
     """
     include, exclude = list(include or ()), list(exclude or ())
     visited = {key for key in (_dir_key(str(d)) for d in skip_dirs) if key is not None}
@@ -122,6 +125,8 @@ def iter_files(
             found = iter([str(root)] if keep else [])
         for file in found:
             resolved = Path(file).resolve()
-            if resolved not in seen:
+            if not dedupe:
+                yield resolved
+            elif resolved not in seen:
                 seen.add(resolved)
                 yield resolved

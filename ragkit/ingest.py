@@ -1,6 +1,7 @@
 """Folder → changes (add / update / delete by content hash) → store, atomically and resumably.
 
-An ingest scans the files (path, content hash and size only), then writes the changed ones in
+An ingest scans the files (path, content hash and size only, recorded on disk in a
+:class:`ragkit.ingest_scan.ScanLog`, so memory does not grow with the folder), then writes the changed ones in
 batches (``ingest.batch_files`` / ``ingest.batch_bytes``), each batch committed as its own generation
 by the write protocol (``Indexer.commit_batch``), each step a phase reported to ``on_phase``:
 1. ``parse``, ``chunk``, ``embed``: read the batch's files and chunk them (through the executor,
@@ -21,10 +22,11 @@ then does the rest, skipping the files whose content hash is already committed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ import numpy as np
 from graphs.build import GraphBuilder
 from ragkit.chunking import StructuredChunker, text_hash
 from ragkit.executors.base import Executor, FileTask
+from ragkit.ingest_scan import CHANGED, RELABELED, SKIPPED, UNCHANGED, ScanLog
 from ragkit.store import Store
 from ragkit.types import Chunk, ConnectorOptions, Document
 
@@ -131,12 +134,11 @@ class Indexer:
         roots = [Path(p).expanduser().resolve() for p in paths]
         given = None if labels is None else normalize_labels(labels, "--label")
         resolver = LabelResolver(self.store.config.access.rules)
-        stored_labels = self.store.doc_labels()
+        store = self.store
         relabels: dict[str, tuple[list[str], list[str]]] = {}
-        file_labels: dict[str, tuple[list[str], list[str]]] = {}
-        known = self.store.doc_hashes()
-        seen: set[str] = set()
-        tasks: list[FileTask] = []  # path + digest + size only: files are read again batch by batch
+        # every file seen (path, digest, size, labels, state) goes to disk, not to Python objects, and
+        # stored documents are looked up one by one: memory stays flat however many files there are
+        scan = ScanLog()
         unreadable: list[str] = []  # folders that could not be listed: reported, their documents kept
         scan_failures: dict[str, tuple[str | None, str]] = {}  # unreadable or too large: kept in the manifest
 
@@ -144,65 +146,82 @@ class Indexer:
             unreadable.append(str(path))
             report.failed.append({"path": str(path), "error": f"{path}: {why}"})
 
-        for root in roots:
-            if not root.exists():
-                if any(_under(doc_id, root) for doc_id in known):
-                    continue  # the whole root vanished: its documents are deleted below
-                raise FileNotFoundError(f"{root}: no such file or directory")
-            root_name = str(root)  # one string shared by the root's tasks
-            for path in iter_files(
-                [root], include=include, exclude=exclude, skip_dirs=[self.store.path.resolve()], on_error=listing_failed
-            ):
-                source = str(path)
-                if source in seen or is_sidecar(path):
-                    continue
-                seen.add(source)
-                try:
-                    check_file_size(path, self.options)  # a huge file is never read
-                    digest, size = file_digest(path)
-                except ConnectorError as exc:
-                    scan_failures[source] = (root_name, str(exc))
-                    continue
-                except OSError as exc:
-                    scan_failures[source] = (root_name, f"{source}: cannot read file: {exc.strerror or exc}")
-                    continue
-                old_labels, old_given = stored_labels.get(source, ([], []))
-                mine = old_given if given is None else given
-                try:
-                    now_labels = resolver.resolve(path, root, mine)
-                except AccessError as exc:  # an unreadable or bad sidecar: the file is not indexed
-                    report.failed.append({"path": source, "error": str(exc)})
-                    continue
-                file_labels[source] = (now_labels, list(mine))
-                previous = known.get(source)
-                if previous and previous[0] == digest and (not meta or _meta_matches(self.store.doc_metadata(source), meta)):
-                    if file_labels[source] != (sorted(old_labels), sorted(old_given)):
-                        relabels[source] = file_labels[source]  # committed with the first batch
-                        report.relabeled += 1
-                    else:
-                        report.unchanged += 1
-                    continue
-                tasks.append(FileTask(root_name, source, source, digest, size, meta, now_labels))
-        deletes = [
-            doc_id for doc_id in known
-            if doc_id not in seen and any(_under(doc_id, r) for r in roots) and not os.path.lexists(doc_id)
-            and not any(_under(doc_id, Path(u)) for u in unreadable)
-        ]
-        report.deleted = len(deletes)
-        previously_failed = {f["path"] for f in self.store.failures()}
-        changed = {t.source for t in tasks}
-        # failures cleared with the first commit: files now unchanged or gone (changed ones: per batch)
-        gone = [p for p in previously_failed - seen if any(_under(p, r) for r in roots) and not os.path.lexists(p)]
-        cleared = [
-            p for p in sorted(seen - changed) + deletes + sorted(gone) if p in previously_failed and p not in scan_failures
-        ]
-        report.failed += [{"path": p, "error": error} for p, (_, error) in scan_failures.items()]
+        try:
+            for root in roots:
+                if not root.exists():
+                    if any(_under(doc_id, root) for doc_id in store.doc_ids()):
+                        continue  # the whole root vanished: its documents are deleted below
+                    raise FileNotFoundError(f"{root}: no such file or directory")
+                root_name = str(root)
+                for path in iter_files(
+                    [root], include=include, exclude=exclude, skip_dirs=[store.path.resolve()],
+                    on_error=listing_failed, dedupe=False,  # the scan log dedupes, on disk
+                ):
+                    source = str(path)
+                    if source in scan or is_sidecar(path):
+                        continue
+                    try:
+                        check_file_size(path, self.options)  # a huge file is never read
+                        digest, size = file_digest(path)
+                    except ConnectorError as exc:
+                        scan_failures[source] = (root_name, str(exc))
+                        scan.add(source, SKIPPED)
+                        continue
+                    except OSError as exc:
+                        scan_failures[source] = (root_name, f"{source}: cannot read file: {exc.strerror or exc}")
+                        scan.add(source, SKIPPED)
+                        continue
+                    stored = store.doc_state(source)
+                    old_labels, old_given = (stored[1], stored[2]) if stored else ([], [])
+                    mine = old_given if given is None else given
+                    try:
+                        now_labels = resolver.resolve(path, root, mine)
+                    except AccessError as exc:  # an unreadable or bad sidecar: the file is not indexed
+                        report.failed.append({"path": source, "error": str(exc)})
+                        scan.add(source, SKIPPED)
+                        continue
+                    now = (now_labels, list(mine))
+                    if stored and stored[0] == digest and (not meta or _meta_matches(store.doc_metadata(source), meta)):
+                        if now != (sorted(old_labels), sorted(old_given)):
+                            relabels[source] = now  # committed with the first batch
+                            report.relabeled += 1
+                            scan.add(source, RELABELED)
+                        else:
+                            report.unchanged += 1
+                            scan.add(source, UNCHANGED)
+                        continue
+                    scan.add(source, CHANGED, root_name, digest, size, now)
+            deletes = [
+                doc_id for doc_id in store.doc_ids()
+                if any(_under(doc_id, r) for r in roots) and doc_id not in scan and not os.path.lexists(doc_id)
+                and not any(_under(doc_id, Path(u)) for u in unreadable)
+            ]
+            report.deleted = len(deletes)
+            previously_failed = {f["path"] for f in store.failures()}
+            # failures cleared with the first commit: files now unchanged or gone (changed ones: per batch)
+            gone = [p for p in previously_failed if p not in scan and any(_under(p, r) for r in roots)
+                    and not os.path.lexists(p)]
+            unchanged = sorted(p for p in previously_failed if scan.state(p) not in (None, CHANGED))
+            cleared = [p for p in unchanged + deletes + sorted(gone) if p in previously_failed and p not in scan_failures]
+            report.failed += [{"path": p, "error": error} for p, (_, error) in scan_failures.items()]
+            self._start_call()
+            self._write_batches(scan, meta, report, relabels, scan_failures, deletes, cleared, previously_failed)
+        finally:
+            scan.close()
+        return report
 
-        self._start_call()
+    def _write_batches(
+        self, scan: ScanLog, meta: dict[str, Any], report: IndexReport, relabels: dict[str, tuple[list[str], list[str]]],
+        scan_failures: dict[str, tuple[str | None, str]], deletes: list[str], cleared: list[str],
+        previously_failed: set[str],
+    ) -> None:
+        """Parse, chunk and commit the scan's changed files batch by batch (deletes, relabels, scan
+        failures and cleared failures with the first batch)."""
+        store = self.store
+        n_tasks = scan.changed
         try:
             tally = _Tally(self.progress)
-            batches = list(_batches(tasks, self.batch_files, self.batch_bytes)) or [[]]
-            for n, batch in enumerate(batches):
+            for n, batch in enumerate(_batches(scan.tasks(meta), self.batch_files, self.batch_bytes, at_least_one=True)):
                 docs: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
                 failures: dict[str, tuple[str | None, str]] = dict(scan_failures) if n == 0 else {}
                 batch_labels = dict(relabels) if n == 0 else {}
@@ -210,31 +229,30 @@ class Indexer:
                     self.on_phase("parse")
                 for prepared in self.executor.parse_chunk(batch, self.options, self.chunker):
                     task = prepared.task
-                    tally.step("parse", len(tasks))
+                    tally.step("parse", n_tasks)
                     if prepared.document is None:
                         error = prepared.error or f"{task.source}: could not be parsed"
                         failures[task.source] = (task.root, error)
                         report.failed.append({"path": task.source, "error": error})
                         continue
                     doc = prepared.document
-                    batch_labels[doc.doc_id] = file_labels[task.source]
+                    batch_labels[doc.doc_id] = scan.labels(task.source)
                     docs.append((doc, task.root, prepared.chunks, prepared.embed_texts))
-                    if doc.doc_id in known:
+                    if store.doc_state(doc.doc_id) is not None:
                         report.updated += 1
                     else:
                         report.added += 1
                 cleared += [t.source for t in batch if t.source in previously_failed and t.source not in failures]
                 if batch:
                     self.on_phase("chunk")
-                    tally.report("chunk", tally.done["parse"], len(tasks))
+                    tally.report("chunk", tally.done["parse"], n_tasks)
                 report.chunks += self.commit_batch(docs, deletes, failures, cleared, tally=tally, labels=batch_labels)
                 deletes, cleared = [], []  # committed with the first batch
         finally:
             if self._owns_executor:
                 self.executor.close()  # parse workers stop with the ingest
-        tally.report("parse", len(tasks), len(tasks))
+        tally.report("parse", n_tasks, n_tasks)
         report.graph_llm = self.llm_usage
-        return report
 
     def add_documents(self, documents: Sequence[Document], root: str | None = None) -> IndexReport:
         """Index documents built in code (e.g. a BEIR corpus); a doc_id already stored with the same
@@ -494,11 +512,20 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _batches(tasks: Sequence[FileTask], max_files: int, max_bytes: int) -> Iterator[list[FileTask]]:
+def _batches(
+    tasks: Iterable[FileTask], max_files: int, max_bytes: int, at_least_one: bool = False
+) -> Iterator[list[FileTask]]:
     """Consecutive runs of ``tasks`` of at most ``max_files`` files and (unless one file is larger)
-    ``max_bytes`` bytes."""
+    ``max_bytes`` bytes (with ``at_least_one``, one empty run when there are no tasks)."""
     batch: list[FileTask] = []
     size = 0
+    if at_least_one:
+        tasks = iter(tasks)
+        first = next(tasks, None)
+        if first is None:
+            yield []
+            return
+        tasks = itertools.chain([first], tasks)
     for task in tasks:
         if batch and (len(batch) >= max_files or size + task.size > max_bytes):
             yield batch

@@ -329,6 +329,18 @@ class Store:
         """doc_id -> (content hash, root)."""
         return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT doc_id, content_hash, root FROM documents")}
 
+    def doc_ids(self) -> Iterator[str]:
+        """Every stored document id, streamed from the manifest (an ingest's scan holds none of them)."""
+        for (doc_id,) in self.db.execute("SELECT doc_id FROM documents ORDER BY rowid"):
+            yield doc_id
+
+    def doc_state(self, doc_id: str) -> tuple[str, list[str], list[str]] | None:
+        """(content hash, labels, labels given to ``index --label``) of one stored document, or None."""
+        row = self.db.execute(
+            "SELECT content_hash, labels, given_labels FROM documents WHERE doc_id=?", (doc_id,)
+        ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]), json.loads(row[2]))
+
     def failures(self) -> list[dict[str, str]]:
         return [{"path": r[0], "error": r[1]} for r in self.db.execute("SELECT path, error FROM failures ORDER BY path")]
 

@@ -132,42 +132,11 @@ class Segment:
 
     @staticmethod
     def merge(path: Path, parts: Sequence[tuple[Segment, np.ndarray | None]]) -> None:
-        """Write one segment holding the live rows of ``parts`` ((segment, alive mask or None)), in order."""
-        terms_all: set[bytes] = set()
-        seg_terms: list[list[bytes]] = []
-        for seg, _ in parts:
-            t = [seg.terms[i] for i in range(len(seg.terms))]
-            seg_terms.append(t)
-            terms_all.update(t)
-        terms = sorted(terms_all)
-        index = {t: i for i, t in enumerate(terms)}
-        ids: list[str] = []
-        lens: list[np.ndarray] = []
-        key_parts, tf_parts = [], []
-        base = 0
-        live_counts = [int(seg.rows if alive is None else alive.sum()) for seg, alive in parts]
-        n = max(sum(live_counts), 1)
-        for (seg, alive), t, live in zip(parts, seg_terms, live_counts):
-            newrow = np.arange(seg.rows, dtype=np.int64) if alive is None else np.cumsum(alive, dtype=np.int64) - 1
-            term_map = np.fromiter((index[x] for x in t), dtype=np.int64, count=len(t))
-            counts = np.diff(np.asarray(seg.indptr, dtype=np.int64))
-            post_term = np.repeat(term_map, counts)
-            docs = np.asarray(seg.docs, dtype=np.int64)
-            tfs = np.asarray(seg.tfs)
-            if alive is not None:
-                keep = alive[docs]
-                post_term, docs, tfs = post_term[keep], docs[keep], tfs[keep]
-            key_parts.append(post_term * n + newrow[docs] + base)
-            tf_parts.append(tfs)
-            rows = np.arange(seg.rows) if alive is None else np.flatnonzero(alive)
-            ids.extend(seg.ids[int(r)].decode("utf-8") for r in rows)
-            lens.append(np.asarray(seg.lens)[rows])
-            base += live
-        keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
-        tfs_all = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32)
-        order = np.argsort(keys, kind="stable")
-        _write_postings(path, ids, terms, keys[order], tfs_all[order],
-                        np.concatenate(lens).astype(np.int32) if lens else np.zeros(0, np.int32), sorted_unique=True)
+        """Write one segment holding the live rows of ``parts`` ((segment, alive mask or None)), in order,
+        in bounded memory (:mod:`ragkit.stores.segment_merge`)."""
+        from ragkit.stores.segment_merge import merge_segments
+
+        merge_segments(path, parts)
 
 
 def _write_postings(

@@ -147,3 +147,79 @@ def test_a_one_file_commit_through_the_kit_writes_only_its_own_segment(tmp_path:
         qs = ["runner heart risk", "glucose insulin liver", "sleep memory", "protein"]
         assert index.query_batch(qs, 10) == ref.query_batch(qs, 10)
     kit.close()
+
+
+def _reference_merge(path: Path, parts) -> None:
+    """The in-memory merge that :mod:`ragkit.stores.segment_merge` replaced (every term, id and
+    posting of the inputs loaded at once): the oracle of the streamed one's bytes."""
+    from ragkit.stores.segments import _write_postings
+
+    terms_all: set[bytes] = set()
+    seg_terms = []
+    for seg, _ in parts:
+        t = [seg.terms[i] for i in range(len(seg.terms))]
+        seg_terms.append(t)
+        terms_all.update(t)
+    terms = sorted(terms_all)
+    index = {t: i for i, t in enumerate(terms)}
+    ids, lens, key_parts, tf_parts = [], [], [], []
+    base = 0
+    live_counts = [int(seg.rows if alive is None else alive.sum()) for seg, alive in parts]
+    n = max(sum(live_counts), 1)
+    for (seg, alive), t, live in zip(parts, seg_terms, live_counts):
+        newrow = np.arange(seg.rows, dtype=np.int64) if alive is None else np.cumsum(alive, dtype=np.int64) - 1
+        term_map = np.fromiter((index[x] for x in t), dtype=np.int64, count=len(t))
+        post_term = np.repeat(term_map, np.diff(np.asarray(seg.indptr, dtype=np.int64)))
+        docs, tfs = np.asarray(seg.docs, dtype=np.int64), np.asarray(seg.tfs)
+        if alive is not None:
+            keep = alive[docs]
+            post_term, docs, tfs = post_term[keep], docs[keep], tfs[keep]
+        key_parts.append(post_term * n + newrow[docs] + base)
+        tf_parts.append(tfs)
+        rows = np.arange(seg.rows) if alive is None else np.flatnonzero(alive)
+        ids.extend(seg.ids[int(r)].decode("utf-8") for r in rows)
+        lens.append(np.asarray(seg.lens)[rows])
+        base += live
+    keys = np.concatenate(key_parts)
+    order = np.argsort(keys, kind="stable")
+    _write_postings(path, ids, terms, keys[order], np.concatenate(tf_parts)[order],
+                    np.concatenate(lens).astype(np.int32), sorted_unique=True)
+
+
+def test_the_streamed_merge_writes_the_bytes_of_the_in_memory_merge_in_small_blocks(tmp_path: Path, monkeypatch):
+    """Merging in blocks of a few postings and rows (many blocks per segment), with tombstones, empty
+    rows, terms whose postings are all deleted and non-ASCII ids, gives the same files byte for byte."""
+    from ragkit.stores import segment_merge
+    from ragkit.stores.segments import Segment
+
+    rng = random.Random(11)
+    tokenize = Bm25Index()._tokenize
+    parts = []
+    for s, size in enumerate((57, 1, 230, 40)):
+        ids = [f"s{s}-ü{rng.randint(0, 10**9)}-{i}" for i in range(size)]
+        texts = [_text(rng) for _ in ids]
+        texts[0] = f"unique{s} word{s}"  # terms that die with this row below
+        Segment.write(tmp_path / f"in{s}", ids, tokenize(texts))
+        seg = Segment(tmp_path / f"in{s}")
+        alive = None
+        if s != 1:
+            alive = np.array([rng.random() < 0.7 for _ in ids])
+            alive[0] = False
+        parts.append((seg, alive))
+    for block_postings, block_rows in ((1 << 18, 1 << 15), (7, 3), (1, 1)):
+        monkeypatch.setattr(segment_merge, "BLOCK_POSTINGS", block_postings)
+        monkeypatch.setattr(segment_merge, "BLOCK_ROWS", block_rows)
+        for chosen in (parts, parts[1:2], parts[2:]):
+            want, got = tmp_path / "want", tmp_path / "got"
+            _reference_merge(want, chosen)
+            Segment.merge(got, chosen)
+            names = sorted(p.name for p in want.iterdir())
+            assert names == sorted(p.name for p in got.iterdir())
+            for name in names:
+                assert (want / name).read_bytes() == (got / name).read_bytes(), (block_postings, name)
+            merged = Segment(got)
+            assert merged.rows == sum(int(seg.rows if a is None else a.sum()) for seg, a in chosen)
+            import shutil
+
+            shutil.rmtree(want)
+            shutil.rmtree(got)
