@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from graphs.build import GraphBuilder
 from ragkit.access import Principal, scoped
 from ragkit.chunking import StructuredChunker
 from ragkit.config import Config
@@ -47,8 +48,10 @@ class Kit:
         )
 
     def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None, executor: Any = None) -> Indexer:
+        graph, generator = self.config.graph, self.config.generator
+        builder = self.service(f"graph-builder:{graph!r}:{generator!r}", lambda: GraphBuilder(graph, generator))
         return Indexer(
-            self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options(), executor
+            self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options(), executor, builder
         )
 
     def executor(self, spec: str | None = None) -> Any:
@@ -107,9 +110,8 @@ class Kit:
         """Remove documents (by id) and their chunks from every part of the store, through the commit
         protocol; KeyError naming the first id that is not stored."""
         with self.store.writer(wait):
-            known = self.store.doc_hashes()
             for doc_id in doc_ids:
-                if doc_id not in known:
+                if self.store.doc_state(doc_id) is None:
                     raise KeyError(f"no document {doc_id!r} in {self.path}")
             indexer = self._indexer(None)
             indexer.repair(cheap=True)
@@ -229,7 +231,7 @@ class Kit:
     def stats(self) -> dict[str, Any]:
         return {
             "store": str(self.path),
-            "documents": len(self.store.doc_hashes()),
+            "documents": self.store.count_documents(),
             "chunks": self.store.count_chunks(),
             "generation": self.store.generation,
             "failed": self.store.failures(),

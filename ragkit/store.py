@@ -7,6 +7,7 @@ the derived parts in :mod:`ragkit.integrity`.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -262,6 +263,9 @@ class Store:
 
     # -- reading ------------------------------------------------------------------------------------
 
+    def count_documents(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
     def count_chunks(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
@@ -329,10 +333,18 @@ class Store:
         """doc_id -> (content hash, root)."""
         return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT doc_id, content_hash, root FROM documents")}
 
-    def doc_ids(self) -> Iterator[str]:
-        """Every stored document id, streamed from the manifest (an ingest's scan holds none of them)."""
-        for (doc_id,) in self.db.execute("SELECT doc_id FROM documents ORDER BY rowid"):
-            yield doc_id
+    def doc_ids_under(self, root: str | Path) -> list[str]:
+        """The stored document ids at ``root`` or below it (in storage order): two lookups in the
+        primary key's index, so a 1-file ``index`` does not read every document id of a big store."""
+        exact = str(root)
+        prefix = exact.rstrip(os.sep) + os.sep
+        upper = prefix[:-1] + chr(ord(os.sep) + 1)  # the first string after every one starting with prefix
+        rows = self.db.execute(
+            "SELECT rowid, doc_id FROM documents WHERE doc_id = ? UNION "
+            "SELECT rowid, doc_id FROM documents WHERE doc_id >= ? AND doc_id < ? ORDER BY 1",
+            (exact, prefix, upper),
+        )
+        return [doc_id for _, doc_id in rows]
 
     def doc_state(self, doc_id: str) -> tuple[str, list[str], list[str]] | None:
         """(content hash, labels, labels given to ``index --label``) of one stored document, or None."""

@@ -145,8 +145,8 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             raise ApiError(400, str(exc)) from exc
 
     def readable(request: Request, doc_id: str) -> bool:
-        labels = kit.store.doc_labels().get(doc_id)
-        return labels is not None and auth.principal_of(request).can_read(labels[0])
+        state = kit.store.doc_state(doc_id)
+        return state is not None and auth.principal_of(request).can_read(state[1])
 
     @app.get("/search")
     def search(
