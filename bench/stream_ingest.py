@@ -7,7 +7,7 @@ indexed into a fresh store by ``ragkit index`` in its own process under ``/usr/b
 the MiniLM model would take hours on 100k files on this machine) and the ``fast`` graph extractor.
 
     python bench/stream_ingest.py [DATA_DIR] [--sizes 10000,100000] [--repo PATH] [--work DIR]
-        [--set ingest.batch_files=500 ...] [--chroma-server]
+        [--set ingest.batch_files=500 ...] [--chroma-server] [--embedder hash|minilm]
     python bench/stream_ingest.py --vectors-only [--sizes 10000,100000] [--dims 64]
 
 ``--vectors-only`` measures a process that only upserts as many vectors into embedded chroma (the
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import platform
@@ -118,10 +119,11 @@ class ChromaServer:
         return _peak_mib(self.log.read_text())
 
 
-def index_peak(repo: Path, store: Path, folder: Path, settings: list[str], port: int | None = None) -> dict[str, object]:
+def index_peak(repo: Path, store: Path, folder: Path, settings: list[str], port: int | None = None,
+               embedder: str = "hash") -> dict[str, object]:
     """Run ``ragkit index`` once into a fresh store; its peak RSS (MiB), wall seconds and report."""
     store.mkdir(parents=True)
-    config = '[embedder]\nname = "hash"\n\n[graph]\nextractor = "fast"\n'
+    config = f'[embedder]\nname = "{embedder}"\n\n[graph]\nextractor = "fast"\n'
     if port is not None:
         config += f'\n[vector_store]\nname = "chroma-http"\nhost = "127.0.0.1"\nport = {port}\n'
     (store / "config.toml").write_text(config, encoding="utf-8")
@@ -156,12 +158,13 @@ def vectors_child(n: int, path: Path, dims: int) -> None:
 
     store = ChromaVectorStore(path, VectorStoreConfig(), collection="bench")
     rng = np.random.default_rng(0)
-    store.upsert(["warm"], np.ones((1, dims), dtype=np.float32))  # chroma's own start-up, not per vector
+    store.upsert(["0" * 32], np.ones((1, dims), dtype=np.float32))  # chroma's own start-up, not per vector
     before = rss()
     for start in range(0, n, 1000):
         part = rng.standard_normal((min(1000, n - start), dims)).astype(np.float32)
         part /= np.linalg.norm(part, axis=1, keepdims=True)
-        store.upsert([f"v{i}" for i in range(start, start + len(part))], part)
+        # ids shaped like ragkit's chunk ids (32 hex digits): the index keeps each id
+        store.upsert([hashlib.md5(str(i).encode()).hexdigest() for i in range(start, start + len(part))], part)
     print(json.dumps({"rss_before_mib": before, "rss_after_mib": rss(), "count": store.count()}))
 
 
@@ -191,6 +194,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--set", dest="settings", action="append", default=[], help="section.key=value override")
     parser.add_argument("--chroma-server", action="store_true", help="vectors in a `chroma run` server (chroma-http)")
+    parser.add_argument("--embedder", default="hash", choices=["hash", "minilm"],
+                        help="the store's embedder (default hash: minilm takes hours for 100k files here)")
     parser.add_argument("--vectors-only", action="store_true",
                         help="measure only embedded chroma holding as many vectors as the sizes (no ingest)")
     parser.add_argument("--dims", type=int, default=64, help="vector dimensions with --vectors-only (hash: 64)")
@@ -227,7 +232,8 @@ def main() -> int:
             shutil.rmtree(store, ignore_errors=True)
             server = ChromaServer(work / f"chroma{n}") if args.chroma_server else None
             try:
-                run = index_peak(args.repo.resolve(), store, folder, args.settings, server.port if server else None)
+                run = index_peak(args.repo.resolve(), store, folder, args.settings, server.port if server else None,
+                                 args.embedder)
             finally:
                 if server is not None:
                     peak = server.stop()
@@ -247,6 +253,7 @@ def main() -> int:
         "repo": str(args.repo.resolve()),
         "settings": args.settings,
         "vectors": "chroma-http (a `chroma run` server)" if args.chroma_server else "embedded chroma",
+        "embedder": args.embedder,
         "pool_texts": len(pool),
         "sizes": results,
         "ratio_largest_to_smallest": round(peaks[-1] / peaks[0], 3),

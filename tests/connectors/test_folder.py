@@ -113,6 +113,18 @@ def test_symlink_loop_terminates_and_files_come_once(tmp_path: Path) -> None:
     assert files == [(root / "a" / "x.md").resolve(), (root / "b" / "y.md").resolve()]
 
 
+def test_without_dedupe_a_file_reached_twice_comes_twice(tmp_path: Path) -> None:
+    """``dedupe=False`` (for a caller that dedupes itself, like ``ragkit index``'s scan log) keeps no
+    set of paths: a file linked inside its root comes once per way to it; folders are still visited once."""
+    root = tmp_path / "root"
+    _tree(root, ["a/x.md", "b/y.md"])
+    os.symlink(root / "b", root / "c")  # c -> b: the folder is visited once either way
+    os.symlink(root / "b" / "y.md", root / "z-link.md")
+    y = (root / "b" / "y.md").resolve()
+    assert list(iter_files([root], dedupe=False)) == [(root / "a" / "x.md").resolve(), y, y]
+    assert list(iter_files([root])) == [(root / "a" / "x.md").resolve(), y]
+
+
 def test_symlinks_out_of_the_root_are_not_followed(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     _tree(outside, ["o.md", "deep/p.md"])
