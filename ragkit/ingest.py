@@ -262,17 +262,15 @@ class Indexer:
         ``ingest.batch_files`` documents."""
         from ragkit.access import normalize_labels
 
-        known = self.store.doc_hashes()
-        stored_labels = self.store.doc_labels()
         relabels: dict[str, tuple[list[str], list[str]]] = {}
         report = IndexReport()
         docs = []
         for doc in documents:
             doc.labels = normalize_labels(doc.labels, doc.doc_id)
             relabels[doc.doc_id] = (doc.labels, doc.labels)
-            previous = known.get(doc.doc_id)
+            previous = self.store.doc_state(doc.doc_id)  # one lookup, not every stored document per call
             if previous and previous[0] == doc.content_hash:
-                if sorted(stored_labels.get(doc.doc_id, ([], []))[0]) != doc.labels:
+                if sorted(previous[1]) != doc.labels:
                     report.relabeled += 1
                 else:
                     relabels.pop(doc.doc_id)

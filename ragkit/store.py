@@ -324,15 +324,6 @@ class Store:
         row = self.db.execute("SELECT metadata FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return json.loads(row[0]) if row else {}
 
-    def doc_labels(self) -> dict[str, tuple[list[str], list[str]]]:
-        """doc_id -> (its labels, the labels given to ``index --label`` for it)."""
-        rows = self.db.execute("SELECT doc_id, labels, given_labels FROM documents")
-        return {r[0]: (json.loads(r[1]), json.loads(r[2])) for r in rows}
-
-    def doc_hashes(self) -> dict[str, tuple[str, str | None]]:
-        """doc_id -> (content hash, root)."""
-        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT doc_id, content_hash, root FROM documents")}
-
     def doc_ids_under(self, root: str | Path) -> list[str]:
         """The stored document ids at ``root`` or below it (in storage order): two lookups in the
         primary key's index, so a 1-file ``index`` does not read every document id of a big store."""
