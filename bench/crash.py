@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.harness.index import command as index_command  # noqa: E402 - the harness whose log we read
-from tests.harness.index import phase_at  # noqa: E402
+from tests.harness.index import committed_state, phase_at  # noqa: E402
 from tests.graphs.consistency import expected_graph, graph_rows  # noqa: E402 - one exact graph check
 
 # every format of connectors.registry.FORMATS, with its share of the corpus
@@ -140,16 +140,6 @@ def on_disk(folder: Path) -> dict[str, str]:
 
 
 # -- checks (run in a fresh process: an embedded chroma caches its state per process) -------------------
-
-def committed_state(store_path: Path) -> dict[str, str]:
-    from ragkit.store import Store
-
-    store = Store(store_path)
-    try:
-        return {d["doc_id"]: d["content_hash"] for d in store.documents()}
-    finally:
-        store.close()
-
 
 def check_after_kill(store_path: Path, before: dict[str, str], after: dict[str, str]) -> dict[str, Any]:
     """The committed state is the previous or the new one, and every committed chunk is searchable."""

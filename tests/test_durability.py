@@ -33,7 +33,7 @@ from ragkit.ingest import PHASES
 from ragkit.store import Store
 from tests.conftest import REPO
 from tests.harness.index import command as index_command
-from tests.harness.index import phase_at, read_log
+from tests.harness.index import committed_state, phase_at, read_log
 from tests.graphs.conftest import graph_config  # hash embedder, fast entity recognizer
 from tests.graphs.consistency import assert_graph_exact, check_consistency
 
@@ -69,14 +69,6 @@ def _mutate(docs: Path, rng: random.Random, round_no: int) -> None:
 
 def _on_disk(docs: Path) -> dict[str, str]:
     return {str(p.resolve()): hashlib.sha256(p.read_bytes()).hexdigest() for p in docs.glob("*.txt")}
-
-
-def _committed(store_path: Path) -> dict[str, str]:
-    store = Store(store_path)
-    try:
-        return {d["doc_id"]: d["content_hash"] for d in store.documents()}
-    finally:
-        store.close()
 
 
 def _check_readable(store_path: Path, before: dict[str, str], after: dict[str, str]) -> bool:
@@ -192,7 +184,7 @@ def test_kill_nine_at_every_phase_and_at_offsets_into_the_writes(tmp_path: Path)
 
     while round_no < 100 and more():
         round_no += 1
-        before = _committed(store_path)
+        before = committed_state(store_path)
         _mutate(docs, rng, round_no)
         after = _on_disk(docs)
         if round_no % 2:

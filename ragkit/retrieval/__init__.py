@@ -93,38 +93,23 @@ class RetrievalService:
     ) -> list[list[Hit]]:
         """The best ``k`` hits per query (queries embedded and scored as one batch), all from one committed
         generation of the store (``Hit.generation``; see ``Store.read_consistent``)."""
-        store = self.kit.store
-        if not hasattr(store, "read_consistent"):
-            return self._search_batch(queries, k, mode, where)
-
-        def read(generation: int) -> list[list[Hit]]:
-            out = self._search_batch(queries, k, mode, where)
-            for hits in out:
-                for hit in hits:
-                    hit.generation = generation
-            return out
-
-        return store.read_consistent(read)
-
-    def _search_batch(
-        self,
-        queries: Sequence[str],
-        k: int | None = None,
-        mode: str | None = None,
-        where: Mapping[str, Any] | None = None,
-    ) -> list[list[Hit]]:
         k = k or self.config.k
         reranker = self.reranker
         fetch = max(k, self.kit.config.reranker.depth) if reranker else k
         depth = max(self.config.depth, fetch)
-        out = []
-        for query, fused in zip(queries, self.ranked(list(queries), mode, where, depth)):
-            hits = to_hits(self.kit.store, [(f.id, f.score) for f in fused], fetch, [f.scores for f in fused])
-            paths = {f.id: f.paths for f in fused if f.paths}
-            for hit in hits:
-                hit.paths = list(paths.get(hit.chunk.chunk_id, []))
-            out.append(reranker.run(query, hits, k) if reranker else hits)
-        return out
+
+        def read(generation: int) -> list[list[Hit]]:
+            out = []
+            for query, fused in zip(queries, self.ranked(list(queries), mode, where, depth)):
+                hits = to_hits(self.kit.store, [(f.id, f.score) for f in fused], fetch, [f.scores for f in fused])
+                paths = {f.id: f.paths for f in fused if f.paths}
+                for hit in hits:
+                    hit.paths = list(paths.get(hit.chunk.chunk_id, []))
+                    hit.generation = generation
+                out.append(reranker.run(query, hits, k) if reranker else hits)
+            return out
+
+        return self.kit.store.read_consistent(read)
 
     def search(
         self, query: str, k: int | None = None, mode: str | None = None, where: Mapping[str, Any] | None = None

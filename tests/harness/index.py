@@ -43,6 +43,17 @@ def phase_at(log: Path, moment: float) -> str:
     return current
 
 
+def committed_state(store_path: Path) -> dict[str, str]:
+    """doc id -> content hash of every document the store at ``store_path`` has committed."""
+    from ragkit.store import Store
+
+    store = Store(store_path)
+    try:
+        return {d["doc_id"]: d["content_hash"] for d in store.documents()}
+    finally:
+        store.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("store")
