@@ -15,6 +15,7 @@ from graphs.traverse import GraphIndex
 from ragkit.access import ACCESS_KEY, principal as as_principal
 
 VIEWS = 8  # principals' graph views kept per generation
+REBUILD_PAGE = 500  # documents extracted per step of a graph rebuild
 
 
 class KitGraph:
@@ -233,20 +234,26 @@ class KitGraph:
         from graphs.store import delete_document_graph, write_document_graph
 
         with self.store.writer(wait):
-            docs = [d["doc_id"] for d in self.store.documents()]
-            items = [(self.store.document(d), self.store.doc_chunks(d)) for d in docs]
             builder = GraphBuilder(self.config.graph, self.config.generator)
-            extractions = builder.run(items, progress) or {}
-            usage = builder.take_usage()
+            total, done = self.store.count_documents(), 0
+            # one transaction (all or nothing), filled a page of documents at a time: memory follows
+            # the page, not the store; the documents themselves are not written, so the walk is stable
             with self.store.transaction() as db:
-                for doc_id in docs:
-                    delete_document_graph(db, doc_id)
-                    write_document_graph(db, doc_id, extractions.get(doc_id))
+                for page in self.store.iter_doc_keys(REBUILD_PAGE):
+                    items = [(self.store.document(d), self.store.doc_chunks(d)) for d, _ in page]
+                    extractions = builder.run(items) or {}
+                    for doc_id, _ in page:
+                        delete_document_graph(db, doc_id)
+                        write_document_graph(db, doc_id, extractions.get(doc_id))
+                    done += len(page)
+                    if progress:
+                        progress("graph", done, total)
                 self.store.set_meta(db, "graph_merges", self.store.get_meta("graph_merges", 0) + 1)  # views reload
+                usage = builder.take_usage()
                 if usage:
                     record_llm_usage(self.store, db, usage)
         self.invalidate()
-        return {"documents": len(docs), **graph_counts(self.store.db), **({"llm": usage} if usage else {})}
+        return {"documents": total, **graph_counts(self.store.db), **({"llm": usage} if usage else {})}
 
     # -- entity merges -------------------------------------------------------------------------------
 

@@ -308,26 +308,27 @@ class Indexer:
         store = self.store
         collection = store.new_collection_name()
         target = store.vector_collection(collection)
-        ids = [(d["doc_id"], d["root"]) for d in store.documents()]
+        total = store.count_documents()
         tally = _Tally(self.progress)
-        groups = [ids[i : i + self.batch_files] for i in range(0, len(ids), self.batch_files)]
         with store.transaction() as db:
             store.set_meta(db, "dirty", True)
-        for group in groups:
+        for group in store.iter_doc_keys(self.batch_files):  # nothing else writes documents: the lock is held
             docs = [(store.document(doc_id), root) for doc_id, root in group]
             self.on_phase("chunk")
-            prepared = self._chunk(docs, tally, len(ids))
+            prepared = self._chunk(docs, tally, total)
             vectors = self._embed(prepared, tally)
             self.on_phase("vectors")
             chunk_ids = [c.chunk_id for _, _, chunks, _ in prepared for c in chunks]
             if chunk_ids:
                 target.upsert(chunk_ids, np.stack([vectors[self.vector_key(t)] for *_, texts in prepared for t in texts]))
-            tally.step("store", len(ids), len(group))
+            tally.step("store", total, len(group))
 
         def swaps() -> Iterator[tuple[list[tuple[Document, str | None, list[Chunk], list[str]]], Any]]:
-            for group in groups:
+            # inside the commit's transaction: a swap rewrites a page's rows under the same doc ids, so
+            # the keyset walk sees the same documents in the same order as the first pass
+            for group in store.iter_doc_keys(self.batch_files):
                 docs = [(store.document(doc_id), root) for doc_id, root in group]
-                upserts = self._keyed(self._chunk(docs, None, len(ids)))
+                upserts = self._keyed(self._chunk(docs, None, total))
                 yield upserts, self.graph.run([(d, c) for d, _, c, _ in upserts], None)
 
         self.on_phase("manifest")

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
@@ -318,6 +318,16 @@ class Store:
              "metadata": json.loads(r[6]), "labels": json.loads(r[7])}
             for r in rows
         ]
+
+    def iter_doc_keys(self, page: int) -> Iterator[list[tuple[str, str | None]]]:
+        """Every stored document's (doc_id, root), ``page`` at a time in doc_id order: keyset paging on
+        the primary key, so a walk over a big store holds one page, never the whole list."""
+        rows = self.db.execute("SELECT doc_id, root FROM documents ORDER BY doc_id LIMIT ?", (page,)).fetchall()
+        while rows:
+            yield [(r[0], r[1]) for r in rows]
+            rows = self.db.execute(
+                "SELECT doc_id, root FROM documents WHERE doc_id > ? ORDER BY doc_id LIMIT ?", (rows[-1][0], page)
+            ).fetchall()
 
     def doc_metadata(self, doc_id: str) -> dict[str, Any]:
         """One stored document's metadata ({} when it is not stored)."""

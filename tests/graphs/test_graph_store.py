@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from graphs.store import check_consistency
 from tests.conftest import write_files
 from tests.graphs.conftest import entity_keys, graph_config, relation_edges, rows
@@ -95,13 +97,17 @@ def test_graph_reloads_after_reindex(graph_kit, tmp_path: Path):
     assert graph_kit.graph.index.entity("Niels Bohr") == "niels bohr"
 
 
-def test_rebuild_matches_incremental(graph_kit, tmp_path: Path):
+def test_rebuild_matches_incremental(graph_kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from tests.graphs.consistency import graph_rows
 
     graph_kit.index(write_files(tmp_path / "docs", {"a.txt": A, "b.txt": B}))
     before = graph_rows(graph_kit.store.db)
     graph_kit.graph.rebuild()
     assert graph_rows(graph_kit.store.db) == before
+    monkeypatch.setattr("ragkit.graph.REBUILD_PAGE", 1)  # one document per step: the same graph
+    steps: list[tuple[str, int, int | None]] = []
+    assert graph_kit.graph.rebuild(progress=lambda *a: steps.append(a))["documents"] == 2
+    assert graph_rows(graph_kit.store.db) == before and steps == [("graph", 1, 2), ("graph", 2, 2)]
     graph_kit.config.graph.extractor = "none"  # structure only
     graph_kit.graph.rebuild()
     assert "marie curie" not in entity_keys(graph_kit)  # named entities go, structure stays
