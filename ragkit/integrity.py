@@ -73,6 +73,7 @@ class _Findings:
     stale_collections: list[str] = field(default_factory=list)
     reset_collection: bool = False
     lexical: bool = False
+    lexical_behind: bool = False  # only an older generation is published: catch up by the change alone
     graph: bool = False
     pending: list[str] = field(default_factory=list)  # vectors to delete
     pending_rows: list[str] = field(default_factory=list)  # rows of pending_deletes to clear
@@ -112,8 +113,10 @@ def repair(
             f"restored {len(restore)} vector(s) ({len(restore) - embedded} from the embedding cache, {embedded} re-embedded)"
         )
     if found.lexical:
-        store.save_lexical(force=True)
-        report.repaired.append(f"rebuilt the lexical index of generation {store.generation}")
+        # only behind: the published older generation plus the change read from the manifest
+        how = store.save_lexical(force=not found.lexical_behind)
+        done = "brought the lexical index up to" if how == "delta" else "rebuilt the lexical index of"
+        report.repaired.append(f"{done} generation {store.generation}")
     with store.transaction() as db:
         if found.pending_rows:
             db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in found.pending_rows])
@@ -248,6 +251,7 @@ def _check_lexical(
         return
     if not generations.is_published(base, gen):
         found.lexical = True
+        found.lexical_behind = generations.current_name(base) is not None
         pointer = generations.current_name(base)
         add("lexical", "lexical_stale", 1, f"CURRENT points to {pointer!r}, the committed generation is gen-{gen}")
         return

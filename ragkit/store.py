@@ -386,7 +386,7 @@ class Store:
         return {r[0] for r in self.db.execute(sql, params)}
 
     def lexical(self) -> SegmentedIndex | Bm25Index:
-        """The lexical index of the committed generation (rebuilt in memory if the saved one lags).
+        """The lexical index of the committed generation (caught up in memory if the saved one lags).
         Loaded once per generation; segments already open are reused."""
         for _ in range(3):  # a writer may commit and publish between reading the generation and the index
             gen = self.generation
@@ -396,9 +396,22 @@ class Store:
             if index is not None or not generations.is_ahead(self.path / LEXICAL, gen):
                 break
         if index is None:  # the published index lags the committed generation (a write in progress, a crash)
-            index = self.build_lexical()
+            index = self._lexical_caught_up(gen)
         self._lexical = (gen, index)
         return index
+
+    def _lexical_caught_up(self, gen: int) -> SegmentedIndex | Bm25Index:
+        """For a reader whose generation ``gen`` is not the published one (committed and not published
+        yet, or pinned by a snapshot that a newer publish has passed): the published index plus the
+        difference read from the reader's manifest snapshot (in memory; O(change) past a read of the
+        ids), or a full in-memory build when no published index can be read."""
+        base = self.path / LEXICAL
+        state = generations.read_state(base)
+        published = generations.load(base, int(state["generation"]), self._open_segments()) if state else None
+        if published is None:
+            return self.build_lexical()
+        removed, added = self.lexical_diff(published)
+        return generations.overlay(published, gen, removed, added, self.chunk_texts(added))
 
     def _open_segments(self) -> SegmentedIndex | None:
         cached = self._lexical[1] if self._lexical is not None else None
@@ -531,34 +544,70 @@ class Store:
             self.set_meta(db, key, value)
         return gen
 
-    def save_lexical(self, force: bool = False, on_merge: Callable[[], None] | None = None) -> None:
+    def save_lexical(self, force: bool = False, on_merge: Callable[[], None] | None = None) -> str:
         """Publish the lexical index of the committed generation (unless it already is, or ``force``).
 
-        After a commit made by this Store object the publish is incremental (a segment of the added
-        chunks, tombstones for the removed ones, then the merges the policy asks for, each announced to
-        ``on_merge``); otherwise (after a crash, ``force``, an older format) the index is rebuilt from
-        the manifest as one segment.
+        The publish is incremental (a segment of the added chunks, tombstones for the removed ones, then
+        the merges the policy asks for, each announced to ``on_merge``): the change is the one this Store
+        object just committed, or else (a commit by another process, a crash before the publish) it is
+        read from the manifest by :meth:`lexical_diff`. With ``force``, or no readable published index
+        (none yet, an older format), the index is rebuilt from the manifest as one segment. Returns
+        which: ``"delta"``, ``"full"``, or ``"current"`` (already published).
         """
         gen = self.generation
         base = self.path / LEXICAL
         delta, self._lexical_delta = self._lexical_delta, None
         state = generations.read_state(base)
         if state is not None and int(state["generation"]) == gen and not force:
-            return
-        if not force and state is not None and delta is not None and delta[:2] == (int(state["generation"]), gen):
+            return "current"
+        if not force and state is not None:
             current = generations.load(base, int(state["generation"]), self._open_segments())
             if current is not None:
-                _, _, removed, added = delta
-                index = generations.publish_delta(
-                    base, gen, current, removed, [a[0] for a in added], [a[1] for a in added], on_merge
-                )
-                self._lexical = (gen, index)
-                return
+                if delta is not None and delta[:2] == (current.generation, gen):
+                    _, _, removed, added = delta
+                    ids, texts = [a[0] for a in added], [a[1] for a in added]
+                else:  # committed by another Store object, or before a crash: the change, from the manifest
+                    removed, ids = self.lexical_diff(current)
+                    texts = self.chunk_texts(ids)
+                self._lexical = (gen, generations.publish_delta(base, gen, current, removed, ids, texts, on_merge))
+                return "delta"
         ids, texts = [], []
         for cid, text in self.iter_chunk_texts():
             ids.append(cid)
             texts.append(text)
         self._lexical = (gen, generations.publish_full(base, gen, ids, texts))
+        return "full"
+
+    def lexical_diff(self, index: SegmentedIndex) -> tuple[list[str], list[str]]:
+        """(removed, added): the chunk ids live in a published lexical ``index`` and not committed, and
+        the committed ones it lacks. One merge of two sorted streams (the index's live ids, the manifest's
+        primary key), so it costs a read of the ids, never their texts, and memory follows the change.
+        Exact because a chunk id is a hash of its text: an id in both holds the same text."""
+        removed: list[str] = []
+        added: list[str] = []
+        theirs = index.iter_sorted_ids()
+        other = next(theirs, None)
+        for (cid,) in self.db.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id"):
+            while other is not None and other < cid:
+                removed.append(other)
+                other = next(theirs, None)
+            if other == cid:
+                other = next(theirs, None)
+            else:
+                added.append(cid)
+        if other is not None:
+            removed.append(other)
+            removed.extend(theirs)
+        return removed, added
+
+    def chunk_texts(self, ids: Sequence[str]) -> list[str]:
+        """The committed texts of chunks ``ids``, in their order (KeyError for an unknown id)."""
+        found: dict[str, str] = {}
+        for i in range(0, len(ids), 900):
+            part = list(ids[i : i + 900])
+            marks = ",".join("?" * len(part))
+            found.update(self.db.execute(f"SELECT chunk_id, text FROM chunks WHERE chunk_id IN ({marks})", part))
+        return [found[cid] for cid in ids]
 
     def chunk_embed_inputs(self, ids: Sequence[str]) -> dict[str, tuple[str, Chunk]]:
         """chunk id -> (embedding-cache key, chunk) for committed chunks."""

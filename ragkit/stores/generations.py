@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -137,27 +138,13 @@ def publish_delta(
 
     state = json.loads(json.dumps(current.state))
     seq = int(state["seq"]) + 1
-    # tombstones: the live row of every removed id, newest segment first
-    dead: dict[int, list[int]] = {}
-    for cid in dict.fromkeys(removed):
-        key = cid.encode("utf-8")
-        for s in range(len(current.segments) - 1, -1, -1):
-            seg, alive = current.segments[s]
-            row = seg.row_of(key)
-            if row >= 0 and (alive is None or alive[row]):
-                dead.setdefault(s, []).append(row)
-                break
+    dead = _dead_rows(current, removed)
     segments = []
     for s, info in enumerate(state["segments"]):
-        rows = dead.get(s)
-        if rows:
-            seg, alive = current.segments[s]
-            old = np.flatnonzero(~alive) if alive is not None else np.zeros(0, dtype=np.int64)
-            merged = np.union1d(old, np.asarray(rows, dtype=np.int64))
+        merged = _tombstone(current, s, info, dead.get(s))
+        if merged is not None:
             info["deleted"] = f"del-{info['name']}-{seq:010d}.npy"
             np.save(base / info["deleted"], merged)
-            info["live"] = int(info["rows"]) - len(merged)
-            info["live_len"] = int(info["live_len"]) - int(np.asarray(seg.lens)[np.asarray(sorted(set(rows)))].sum())
         if info["live"] > 0:
             segments.append(info)
     if added_ids:
@@ -171,6 +158,68 @@ def publish_delta(
             on_merge()
         index, state = _merge(base, index, state, plan)
     return index
+
+
+def overlay(current: SegmentedIndex, generation: int, removed: Iterable[str], added_ids: Sequence[str],
+            added_texts: Sequence[str]) -> SegmentedIndex:
+    """``current`` minus ``removed`` plus the chunks added, in memory, for a reader whose committed
+    generation is not published yet: nothing is written to the store (the added rows go to a private
+    temporary segment, unlinked once mapped). Scores equal those of the published delta."""
+    from ragkit.stores.bm25 import Bm25Index
+
+    state = json.loads(json.dumps(current.state))
+    dead = _dead_rows(current, removed)
+    infos, parts = [], []
+    for s, info in enumerate(state["segments"]):
+        seg, alive = current.segments[s]
+        merged = _tombstone(current, s, info, dead.get(s))
+        if merged is not None:
+            alive = np.ones(seg.rows, dtype=bool)
+            alive[merged] = False
+            info["deleted"] = f"overlay-{uuid.uuid4().hex}"  # names no file: never reused as a mask by _open
+        if info["live"] > 0:
+            infos.append(info)
+            parts.append((seg, alive))
+    if added_ids:
+        tmp = Path(tempfile.mkdtemp(prefix="ragkit-overlay-"))
+        try:
+            name = f"overlay-{uuid.uuid4().hex}"  # never the name of a published segment
+            tokens = Bm25Index()._tokenize(added_texts)
+            Segment.write(tmp / name, added_ids, tokens)
+            parts.append((Segment(tmp / name), None))
+            infos.append({"name": name, "rows": len(added_ids), "deleted": None, "live": len(added_ids),
+                          "live_len": sum(len(t) for t in tokens)})
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # the mapped arrays stay readable after the unlink
+    state.update(generation=generation, segments=infos)
+    return SegmentedIndex(state, parts)
+
+
+def _dead_rows(current: SegmentedIndex, removed: Iterable[str]) -> dict[int, list[int]]:
+    """segment position -> the local rows of ``removed`` (the live row of each id, newest segment first)."""
+    dead: dict[int, list[int]] = {}
+    for cid in dict.fromkeys(removed):
+        key = cid.encode("utf-8")
+        for s in range(len(current.segments) - 1, -1, -1):
+            seg, alive = current.segments[s]
+            row = seg.row_of(key)
+            if row >= 0 and (alive is None or alive[row]):
+                dead.setdefault(s, []).append(row)
+                break
+    return dead
+
+
+def _tombstone(current: SegmentedIndex, s: int, info: dict[str, Any], rows: list[int] | None) -> np.ndarray | None:
+    """Mark ``rows`` of segment ``s`` deleted in its ``info`` (live count and length); the segment's
+    whole sorted deleted rows, or None when nothing changed."""
+    if not rows:
+        return None
+    seg, alive = current.segments[s]
+    old = np.flatnonzero(~alive) if alive is not None else np.zeros(0, dtype=np.int64)
+    merged = np.union1d(old, np.asarray(rows, dtype=np.int64))
+    info["live"] = int(info["rows"]) - len(merged)
+    info["live_len"] = int(info["live_len"]) - int(np.asarray(seg.lens)[np.asarray(sorted(set(rows)))].sum())
+    return merged
 
 
 def merge_plan(segments: Sequence[dict[str, Any]]) -> tuple[int, int] | None:

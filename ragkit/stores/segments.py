@@ -17,11 +17,12 @@ scores (bench/lexical_choice.py, docs/benchmarks.md). Every array is a .npy file
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import math
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,21 @@ class SegmentedIndex:
                 out.extend(seg.ids[int(r)].decode("utf-8") for r in rows)
             self._ids = out
         return self._ids
+
+    def iter_sorted_ids(self, block: int = 16_384) -> Iterator[str]:
+        """The live chunk ids in sorted order, streamed: a k-way merge of the segments' ``id_order``
+        read a block at a time (memory follows the block, not the index; an id is live in one segment)."""
+
+        def live_sorted(seg: Segment, alive: np.ndarray | None) -> Iterator[str]:
+            data, offsets = seg.ids.data, seg.ids.offsets
+            for start in range(0, seg.rows, block):
+                rows = np.asarray(seg.id_order[start : start + block], dtype=np.int64)
+                if alive is not None:
+                    rows = rows[alive[rows]]
+                for a, z in zip(offsets[rows].tolist(), offsets[rows + 1].tolist()):
+                    yield data[a:z].tobytes().decode("utf-8")
+
+        return heapq.merge(*(live_sorted(seg, alive) for seg, alive in self.segments))
 
     def ids_at(self, rows: np.ndarray) -> list[str]:
         """The chunk ids of global ``rows``."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ragkit.store import Store
 from ragkit.stores import generations
 from ragkit.stores.bm25 import Bm25Index
 from ragkit.stores.segments import SegmentedIndex
@@ -32,6 +33,7 @@ def _assert_same(index: SegmentedIndex, live: dict[str, str], queries: list[str]
     ref = Bm25Index()
     ref.build(ids, [live[i] for i in ids])
     assert sorted(index.ids) == ids
+    assert list(index.iter_sorted_ids(block=7)) == list(index.iter_sorted_ids()) == ids  # streamed, every segment
     assert index.n_live == len(ids)
     pos = {cid: r for r, cid in enumerate(index.ids)}
     for tokens in Bm25Index()._tokenize(queries):
@@ -81,6 +83,8 @@ def test_incremental_scores_equal_a_full_rebuild_through_adds_updates_deletes_an
             nonlocal merges
             merges += 1
 
+        # what a reader builds in memory before the publish scores the same
+        _assert_same(generations.overlay(index, gen, removed, list(added), list(added.values())), live, queries)
         index = generations.publish_delta(base, gen, index, removed, list(added), list(added.values()), count)
         _assert_same(index, live, queries)
         reopened = generations.load(base, gen)  # a fresh reader sees the same generation
@@ -223,3 +227,103 @@ def test_the_streamed_merge_writes_the_bytes_of_the_in_memory_merge_in_small_blo
 
             shutil.rmtree(want)
             shutil.rmtree(got)
+
+
+def test_a_commit_whose_publish_was_lost_is_caught_up_by_its_change_alone(tmp_path: Path):
+    """A crash between the manifest commit and the lexical publish (here: an exception at the start
+    of the lexical phase) leaves an older generation published. The next writer, or `check --repair`,
+    reads the change from the manifest and publishes it as a delta: the big segment is not rewritten,
+    and the index equals a full bm25s build over the committed chunks."""
+    import ragkit
+    from tests.conftest import hash_config
+
+    rng = random.Random(11)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(40):
+        (docs / f"d{i}.txt").write_text("\n\n".join(_text(rng) or "heart" for _ in range(6)))
+    kit = ragkit.open(tmp_path / "store", hash_config())
+    kit.index(docs)
+    base = tmp_path / "store" / "lexical"
+    big = generations.read_state(base)["segments"][0]["name"]
+    before = set(kit.store.lexical().ids)
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_lexical(phase: str) -> None:
+        if phase == "lexical":
+            raise Crash
+
+    qs = ["runner heart risk", "glucose insulin liver", "sleep memory", "protein", "the of"]
+    for round_, repair in enumerate((False, True)):
+        (docs / f"new{round_}.txt").write_text("Runner heart risk in smoking patients.\n\nSleep and memory.")
+        (docs / f"d{round_}.txt").write_text("Glucose and insulin in the liver.")
+        (docs / f"d{10 + round_}.txt").unlink()
+        try:
+            kit.index(docs, on_phase=crash_at_lexical)
+        except Crash:
+            pass
+        kit.close()
+        kit = ragkit.open(tmp_path / "store", hash_config())  # a new process: no change kept in memory
+        store = kit.store
+        assert not store.lexical_published()
+        old = generations.load(base, int(generations.read_state(base)["generation"]))
+        removed, added = store.lexical_diff(old)
+        committed = set(store.all_chunk_ids())
+        # a reader meanwhile sees the committed generation, caught up in memory, and writes nothing
+        listing = sorted(p.name for p in base.iterdir())
+        reader = Store(tmp_path / "store")
+        seen = reader.lexical()
+        assert isinstance(seen, SegmentedIndex) and sorted(seen.ids) == sorted(committed)
+        assert seen.query_batch(qs, 10) == store.build_lexical().query_batch(qs, 10)
+        assert sorted(p.name for p in base.iterdir()) == listing
+        reader.close()
+        assert set(removed) == before - committed and set(added) == committed - before
+        assert removed and added and removed == sorted(removed) and added == sorted(added)
+        if repair:
+            report = kit.check(repair=True)
+            assert f"brought the lexical index up to generation {store.generation}" in report.repaired
+        else:
+            assert store.save_lexical() == "delta"
+        state = generations.read_state(base)
+        assert state["generation"] == store.generation and state["segments"][0]["name"] == big
+        ref = store.build_lexical()
+        index = store.lexical()
+        assert isinstance(index, SegmentedIndex) and sorted(index.ids) == sorted(ref.ids) == sorted(committed)
+        assert index.query_batch(qs, 10) == ref.query_batch(qs, 10)
+        assert kit.check().ok
+        before = committed
+    assert store.save_lexical() == "current" and store.save_lexical(force=True) == "full"
+    kit.close()
+
+
+def test_a_reader_pinned_before_a_publish_keeps_its_own_generation(tmp_path: Path):
+    """A reader's snapshot pinned at generation G while another writer commits and publishes G+1:
+    its lexical index is G's (the published G+1 taken back by the difference), never a mix."""
+    import ragkit
+    from tests.conftest import hash_config
+
+    rng = random.Random(13)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(30):
+        (docs / f"d{i}.txt").write_text("\n\n".join(_text(rng) or "heart" for _ in range(5)))
+    kit = ragkit.open(tmp_path / "store", hash_config())
+    kit.index(docs)
+    base = tmp_path / "store" / "lexical"
+    qs = ["runner heart risk", "glucose insulin liver", "sleep memory", "protein"]
+    reader = Store(tmp_path / "store")
+    with reader.snapshot() as gen:
+        ids = set(reader.all_chunk_ids())
+        reference = reader.build_lexical()
+        (docs / "new.txt").write_text("Glucose and insulin in the liver of runners.")
+        (docs / "d3.txt").unlink()
+        kit.index(docs)  # another writer commits and publishes
+        assert generations.read_state(base)["generation"] > gen
+        seen = reader.lexical()
+        assert isinstance(seen, SegmentedIndex) and set(seen.ids) == ids
+        assert seen.query_batch(qs, 10) == reference.query_batch(qs, 10)
+    assert set(reader.lexical().ids) == set(kit.store.all_chunk_ids()) != ids  # outside: the newest
+    reader.close()
+    kit.close()
