@@ -5,6 +5,9 @@
     nice -n 10 .venv/bin/python bench/scale.py vectors --store /tmp/ragkit-scale/s1000000 --size 1000000
     nice -n 10 .venv/bin/python bench/scale.py measure --store /tmp/ragkit-scale/s1000000 --json out.json
     .venv/bin/python bench/scale.py plot RESULTS.json... --png docs/scale.png
+    .venv/bin/python bench/scale.py catchup --store STORE [--full]   # a lost lexical publish, caught up
+    .venv/bin/python bench/scale.py ingest [--chroma-server] ...   # = bench/stream_ingest.py: peak RSS of
+                                                                    # `ragkit index` on 10k vs 100k files
 
 ``build`` writes a store of N chunks through the Store APIs in large batches (the bulk path: manifest rows
 committed 20k chunks at a time with ``Store.commit``, vectors upserted into chroma with
@@ -391,6 +394,61 @@ def lexical_measure(store_path: Path, data: Path, label: str, reps: int, n_queri
     return _with_queries(out, "lexical-query", store_path, data, n_queries)
 
 
+def catchup_measure(store_path: Path, data: Path, reps: int, full: bool) -> dict[str, Any]:
+    """A 1-document commit whose lexical publish was lost (a crash between the manifest commit and the
+    publish), then, each in a fresh Store as a new process would: a reader's first lexical query (the
+    committed generation caught up in memory, ``Store.lexical``) and the next writer's publish
+    (``Store.save_lexical``, the change read from the manifest). Before, both rebuilt the whole index
+    from every chunk text; ``full`` times that too (``save_lexical(force=True)``) for the comparison."""
+    import resource
+
+    from ragkit.retrieval.lexical import LexicalRetriever
+    from ragkit.store import Store
+
+    store = Store(store_path)
+    store.save_lexical()
+    settings = {k: store.get_meta(k) for k in ("embedder", "chunker")}
+    store.close()
+    sents = sentences(data)
+    rng = np.random.default_rng(11)
+    qs = queries(data, 5)
+    rows: list[dict[str, float]] = []
+    for rep in range(reps):
+        doc_id = f"{CORPUS_ROOT}/changes/catchup-{rep}-{os.getpid()}.txt"
+        writer = Store(store_path)
+        writer.commit([_one_doc(sents, rng, doc_id, None)], [], {}, [], settings)  # no publish: the "crash"
+        writer.close()
+        reader = Store(store_path)
+        assert not reader.lexical_published()
+        t0 = time.perf_counter()
+        hits = LexicalRetriever(reader).run(qs[0], k=10)
+        read_s = time.perf_counter() - t0
+        assert hits and len(reader.lexical().ids) == reader.count_chunks()
+        reader.close()
+        writer = Store(store_path)
+        t0 = time.perf_counter()
+        how = writer.save_lexical()
+        publish_s = time.perf_counter() - t0
+        assert how == "delta" and writer.lexical_published()
+        writer.close()
+        rows.append({"reader_first_query_s": round(read_s, 3), "writer_publish_s": round(publish_s, 3)})
+    out: dict[str, Any] = {"store": str(store_path), "code": str(ROOT), "reps": rows,
+                           "reader_first_query_s": _median([r["reader_first_query_s"] for r in rows]),
+                           "writer_publish_s": _median([r["writer_publish_s"] for r in rows])}
+    if full:
+        store = Store(store_path)
+        t0 = time.perf_counter()
+        store.build_lexical()  # what a reader of a lagging index did before: a bm25s build in memory
+        out["reader_before_s"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        store.save_lexical(force=True)  # what the next writer did before
+        out["writer_before_s"] = round(time.perf_counter() - t0, 3)
+        store.close()
+    out["chunks"] = Store(store_path).count_chunks()
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
 def lexical_query_process(store_path: Path, data: Path, n: int) -> dict[str, Any]:
     """Fresh process: cold open (Store + the lexical index + one query), lexical p50/p95, peak RSS."""
     import resource
@@ -463,6 +521,11 @@ def plot(results: list[Path], png: Path) -> None:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["ingest"]:  # the ingest-memory measure lives in its own script; same arguments
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import stream_ingest
+
+        return stream_ingest.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="bulk-write a store of --size chunks")
@@ -490,6 +553,12 @@ def main() -> int:
     lq.add_argument("--store", type=Path, required=True)
     lq.add_argument("--data", type=Path, default=DATA)
     lq.add_argument("--queries", type=int, default=100)
+    c = sub.add_parser("catchup", help="a commit whose lexical publish was lost: the next reader's and writer's cost")
+    c.add_argument("--store", type=Path, required=True)
+    c.add_argument("--data", type=Path, default=DATA)
+    c.add_argument("--reps", type=int, default=3)
+    c.add_argument("--full", action="store_true", help="also time a full rebuild (what both did before)")
+    c.add_argument("--json", type=Path)
     m = sub.add_parser("measure", help="commit, query, cold-open, RSS and disk costs of a built store")
     m.add_argument("--store", type=Path, required=True)
     m.add_argument("--data", type=Path, default=DATA)
@@ -501,6 +570,7 @@ def main() -> int:
     q.add_argument("--store", type=Path, required=True)
     q.add_argument("--data", type=Path, default=DATA)
     q.add_argument("--queries", type=int, default=100)
+    sub.add_parser("ingest", help="peak RSS of `ragkit index` on 10k vs 100k files (bench/stream_ingest.py's arguments)")
     p = sub.add_parser("plot", help="plot measure results against store size")
     p.add_argument("results", type=Path, nargs="+")
     p.add_argument("--png", type=Path, required=True)
@@ -509,6 +579,8 @@ def main() -> int:
         emit_report(build(args.size, args.out, args.data, args.hnsw, not args.no_vectors), args.json)
     elif args.cmd == "vectors":
         emit_report(add_vectors(args.store, args.size, args.data, args.hnsw), args.json)
+    elif args.cmd == "catchup":
+        emit_report(catchup_measure(args.store, args.data, args.reps, args.full), args.json)
     elif args.cmd == "measure":
         emit_report(measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
     elif args.cmd == "lexical":

@@ -186,7 +186,7 @@ def vectors_peak(repo: Path, n: int, work: Path, dims: int) -> dict[str, object]
             "bytes_per_vector": round(growth * 2**20 / n)}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--sizes", default="10000,100000")
@@ -200,7 +200,7 @@ def main() -> int:
                         help="measure only embedded chroma holding as many vectors as the sizes (no ingest)")
     parser.add_argument("--dims", type=int, default=64, help="vector dimensions with --vectors-only (hash: 64)")
     parser.add_argument("--vectors-child", type=int, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.vectors_child is not None:
         vectors_child(args.vectors_child, args.work, args.dims)
         return 0
