@@ -6,6 +6,7 @@
     nice -n 10 .venv/bin/python bench/scale.py measure --store /tmp/ragkit-scale/s1000000 --json out.json
     .venv/bin/python bench/scale.py plot RESULTS.json... --png docs/scale.png
     .venv/bin/python bench/scale.py catchup --store STORE [--full]   # a lost lexical publish, caught up
+    .venv/bin/python bench/scale.py reader --store STORE   # an open reader's queries after another's commit
     .venv/bin/python bench/scale.py ingest [--chroma-server] ...   # = bench/stream_ingest.py: peak RSS of
                                                                     # `ragkit index` on 10k vs 100k files
 
@@ -322,6 +323,46 @@ def query_process(store: Path, data: Path, n: int) -> dict[str, Any]:
     return out
 
 
+def reader_after_commit(store: Path, data: Path, reps: int) -> dict[str, Any]:
+    """A reader that stays open (this process, one Kit, as a server keeps one) while a writer (``ragkit
+    index`` in a child process) commits a 1-file change between its queries: the reader's first
+    lexical query after each commit (it loads the new generation's index), its first dense query (an
+    embedded chroma reloads the collection's whole HNSW index: chroma never shows one process's writes
+    to another's loaded index, chroma#3792) and the next dense query (warm again), median of ``reps``."""
+    import subprocess
+
+    import ragkit
+
+    kit = ragkit.open(store)
+    qs = queries(data, 20 + 3 * reps)
+    for q in qs[:20]:
+        for mode in ("lexical", "dense"):
+            kit.search(q, k=10, mode=mode)  # warm: the model, both indexes
+    sents = sentences(data)
+    rng = np.random.default_rng(time.time_ns())
+    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"ragkit-scale-reader-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
+    rows: list[dict[str, float]] = []
+    for rep in range(reps):
+        path = folder / f"commit-{rep}.txt"
+        path.write_text("\n\n".join(" ".join(sents[int(i)] for i in rng.integers(0, len(sents), 3)) for _ in range(8)))
+        subprocess.run([sys.executable, "-m", "ragkit.cli.main", "index", str(path), "--store", str(store), "--json",
+                        "--quiet"], env=env, check=True, capture_output=True)
+        row: dict[str, float] = {}
+        for j, (name, mode) in enumerate((("lexical_first_s", "lexical"), ("dense_first_s", "dense"), ("dense_next_s", "dense"))):
+            t0 = time.perf_counter()
+            kit.search(qs[20 + 3 * rep + j], k=10, mode=mode)
+            row[name] = round(time.perf_counter() - t0, 4)
+        rows.append(row)
+    shutil.rmtree(folder, ignore_errors=True)
+    out: dict[str, Any] = {"store": str(store), "chunks": kit.store.count_chunks(), "reps": rows}
+    for key in rows[0]:
+        out[key] = _median([r[key] for r in rows])
+    kit.close()
+    return out
+
+
 def measure(store: Path, data: Path, label: str, reps: int, n_queries: int) -> dict[str, Any]:
     out: dict[str, Any] = {"store": str(store), "label": label, "code": str(ROOT)}
     out["commit"] = commit_costs(store, data, reps)
@@ -559,6 +600,11 @@ def main() -> int:
     c.add_argument("--reps", type=int, default=3)
     c.add_argument("--full", action="store_true", help="also time a full rebuild (what both did before)")
     c.add_argument("--json", type=Path)
+    r = sub.add_parser("reader", help="an open reader's first queries after another process's commit")
+    r.add_argument("--store", type=Path, required=True)
+    r.add_argument("--data", type=Path, default=DATA)
+    r.add_argument("--reps", type=int, default=3)
+    r.add_argument("--json", type=Path)
     m = sub.add_parser("measure", help="commit, query, cold-open, RSS and disk costs of a built store")
     m.add_argument("--store", type=Path, required=True)
     m.add_argument("--data", type=Path, default=DATA)
@@ -579,6 +625,8 @@ def main() -> int:
         emit_report(build(args.size, args.out, args.data, args.hnsw, not args.no_vectors), args.json)
     elif args.cmd == "vectors":
         emit_report(add_vectors(args.store, args.size, args.data, args.hnsw), args.json)
+    elif args.cmd == "reader":
+        emit_report(reader_after_commit(args.store, args.data, args.reps), args.json)
     elif args.cmd == "catchup":
         emit_report(catchup_measure(args.store, args.data, args.reps, args.full), args.json)
     elif args.cmd == "measure":
