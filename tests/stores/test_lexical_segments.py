@@ -118,19 +118,25 @@ def test_an_older_format_or_a_torn_pointer_reads_as_unpublished(tmp_path: Path):
     assert generations.load(base, 5) is None
 
 
-def test_a_one_file_commit_through_the_kit_writes_only_its_own_segment(tmp_path: Path):
-    """Index 40 files, then add, update and delete one: the big segment is never rewritten (the commit
-    is O(changed)), and lexical search equals a full bm25s build over the committed chunks."""
+def _indexed_kit(tmp_path: Path, files: int, paragraphs: int, seed: int):
+    """(a Kit on a fresh hash-embedder store with ``files`` generated text files indexed, the folder)."""
     import ragkit
     from tests.conftest import hash_config
 
-    rng = random.Random(3)
+    rng = random.Random(seed)
     docs = tmp_path / "docs"
     docs.mkdir()
-    for i in range(40):
-        (docs / f"d{i}.txt").write_text("\n\n".join(_text(rng) or "heart" for _ in range(6)))
+    for i in range(files):
+        (docs / f"d{i}.txt").write_text("\n\n".join(_text(rng) or "heart" for _ in range(paragraphs)))
     kit = ragkit.open(tmp_path / "store", hash_config())
     kit.index(docs)
+    return kit, docs
+
+
+def test_a_one_file_commit_through_the_kit_writes_only_its_own_segment(tmp_path: Path):
+    """Index 40 files, then add, update and delete one: the big segment is never rewritten (the commit
+    is O(changed)), and lexical search equals a full bm25s build over the committed chunks."""
+    kit, docs = _indexed_kit(tmp_path, 40, 6, seed=3)
     base = tmp_path / "store" / "lexical"
     big = generations.read_state(base)["segments"][0]["name"]
     one = docs / "new.txt"
@@ -237,13 +243,7 @@ def test_a_commit_whose_publish_was_lost_is_caught_up_by_its_change_alone(tmp_pa
     import ragkit
     from tests.conftest import hash_config
 
-    rng = random.Random(11)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i in range(40):
-        (docs / f"d{i}.txt").write_text("\n\n".join(_text(rng) or "heart" for _ in range(6)))
-    kit = ragkit.open(tmp_path / "store", hash_config())
-    kit.index(docs)
+    kit, docs = _indexed_kit(tmp_path, 40, 6, seed=11)
     base = tmp_path / "store" / "lexical"
     big = generations.read_state(base)["segments"][0]["name"]
     before = set(kit.store.lexical().ids)
@@ -301,16 +301,7 @@ def test_a_commit_whose_publish_was_lost_is_caught_up_by_its_change_alone(tmp_pa
 def test_a_reader_pinned_before_a_publish_keeps_its_own_generation(tmp_path: Path):
     """A reader's snapshot pinned at generation G while another writer commits and publishes G+1:
     its lexical index is G's (the published G+1 taken back by the difference), never a mix."""
-    import ragkit
-    from tests.conftest import hash_config
-
-    rng = random.Random(13)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i in range(30):
-        (docs / f"d{i}.txt").write_text("\n\n".join(_text(rng) or "heart" for _ in range(5)))
-    kit = ragkit.open(tmp_path / "store", hash_config())
-    kit.index(docs)
+    kit, docs = _indexed_kit(tmp_path, 30, 5, seed=13)
     base = tmp_path / "store" / "lexical"
     qs = ["runner heart risk", "glucose insulin liver", "sleep memory", "protein"]
     reader = Store(tmp_path / "store")
