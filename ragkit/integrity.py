@@ -251,8 +251,8 @@ def _check_lexical(
         return
     if not generations.is_published(base, gen):
         found.lexical = True
-        found.lexical_behind = generations.current_name(base) is not None
         pointer = generations.current_name(base)
+        found.lexical_behind = pointer is not None
         add("lexical", "lexical_stale", 1, f"CURRENT points to {pointer!r}, the committed generation is gen-{gen}")
         return
     index = generations.load(base, gen)

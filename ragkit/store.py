@@ -411,7 +411,7 @@ class Store:
         if published is None:
             return self.build_lexical()
         removed, added = self.lexical_diff(published)
-        return generations.overlay(published, gen, removed, added, self.chunk_texts(added))
+        return generations.overlay(published, gen, removed, added, [c.text for c in self.chunks(added)])
 
     def _open_segments(self) -> SegmentedIndex | None:
         cached = self._lexical[1] if self._lexical is not None else None
@@ -568,7 +568,7 @@ class Store:
                     ids, texts = [a[0] for a in added], [a[1] for a in added]
                 else:  # committed by another Store object, or before a crash: the change, from the manifest
                     removed, ids = self.lexical_diff(current)
-                    texts = self.chunk_texts(ids)
+                    texts = [c.text for c in self.chunks(ids)]
                 self._lexical = (gen, generations.publish_delta(base, gen, current, removed, ids, texts, on_merge))
                 return "delta"
         ids, texts = [], []
@@ -599,15 +599,6 @@ class Store:
             removed.append(other)
             removed.extend(theirs)
         return removed, added
-
-    def chunk_texts(self, ids: Sequence[str]) -> list[str]:
-        """The committed texts of chunks ``ids``, in their order (KeyError for an unknown id)."""
-        found: dict[str, str] = {}
-        for i in range(0, len(ids), 900):
-            part = list(ids[i : i + 900])
-            marks = ",".join("?" * len(part))
-            found.update(self.db.execute(f"SELECT chunk_id, text FROM chunks WHERE chunk_id IN ({marks})", part))
-        return [found[cid] for cid in ids]
 
     def chunk_embed_inputs(self, ids: Sequence[str]) -> dict[str, tuple[str, Chunk]]:
         """chunk id -> (embedding-cache key, chunk) for committed chunks."""
