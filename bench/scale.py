@@ -241,6 +241,11 @@ def disk_sizes(store: Path) -> dict[str, int]:
     return {"manifest": manifest, "vectors": size(store / "vectors"), "lexical": size(store / "lexical")}
 
 
+def _file_text(sents: list[str], rng: np.random.Generator) -> str:
+    """A new file's text: 8 paragraphs of 3 random real sentences."""
+    return "\n\n".join(" ".join(sents[int(i)] for i in rng.integers(0, len(sents), 3)) for _ in range(8))
+
+
 def commit_costs(store: Path, data: Path, reps: int) -> dict[str, Any]:
     """Median seconds of ``Kit.index(file)`` adding, updating and deleting one file, with phase times."""
     import ragkit
@@ -259,16 +264,13 @@ def commit_costs(store: Path, data: Path, reps: int) -> dict[str, Any]:
     phases: dict[str, list[dict[str, float]]] = {"add": [], "update": [], "delete": []}
     times: dict[str, list[float]] = {"add": [], "update": [], "delete": []}
 
-    def text() -> str:
-        return "\n\n".join(" ".join(sents[int(i)] for i in rng.integers(0, len(sents), 3)) for _ in range(8))
-
     for rep in range(reps + 1):  # the first round warms up (models, caches) and is not counted
         path = folder / f"change-{rep}.txt"
         for action in ("add", "update", "delete"):
             if action == "add":
-                path.write_text(text())
+                path.write_text(_file_text(sents, rng))
             elif action == "update":
-                path.write_text(path.read_text() + "\n\n" + text())
+                path.write_text(path.read_text() + "\n\n" + _file_text(sents, rng))
             else:
                 path.unlink()
             marks: list[tuple[str, float]] = []
@@ -346,7 +348,7 @@ def reader_after_commit(store: Path, data: Path, reps: int) -> dict[str, Any]:
     rows: list[dict[str, float]] = []
     for rep in range(reps):
         path = folder / f"commit-{rep}.txt"
-        path.write_text("\n\n".join(" ".join(sents[int(i)] for i in rng.integers(0, len(sents), 3)) for _ in range(8)))
+        path.write_text(_file_text(sents, rng))
         subprocess.run([sys.executable, "-m", "ragkit.cli.main", "index", str(path), "--store", str(store), "--json",
                         "--quiet"], env=env, check=True, capture_output=True)
         row: dict[str, float] = {}
@@ -485,7 +487,9 @@ def catchup_measure(store_path: Path, data: Path, reps: int, full: bool) -> dict
         store.save_lexical(force=True)  # what the next writer did before
         out["writer_before_s"] = round(time.perf_counter() - t0, 3)
         store.close()
-    out["chunks"] = Store(store_path).count_chunks()
+    store = Store(store_path)
+    out["chunks"] = store.count_chunks()
+    store.close()
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
 
