@@ -467,7 +467,7 @@ class Indexer:
         self.on_phase("lexical")
         store.save_lexical(on_merge=lambda: self.on_phase("merge"))
         with store.transaction() as db:
-            store.set_meta(db, "dirty", False)
+            store.mark_clean(db)
 
     def repair(self, cheap: bool = True) -> Any:
         """Check the derived stores against the manifest and restore what differs; ``cheap`` (the

@@ -4,8 +4,10 @@ The manifest is the source of truth. ``check`` compares everything derived from 
 kind of problem with counts; ``repair`` restores the exact committed state from the manifest and the
 embedding cache, re-embedding only what the cache lacks. ``cheap=True`` skips the two costly
 comparisons (every vector against the cache, lexical scores against a fresh index) and, when no write
-was interrupted (no ``dirty`` flag, no pending deletes) and the counts of chunks, vectors and lexical
-rows agree, the O(N) listing of ids too: that part runs at the start of every ``index`` in O(1). The graph's rows are checked against the committed chunks too; their
+was interrupted (no ``dirty`` flag, no pending deletes), the vector collection's change token is the
+one the last clean commit recorded (else: the counts of chunks and vectors agree) and the lexical
+index holds as many rows as the manifest, the O(N) listing of ids too: that part runs at the start of
+every ``index`` in O(1). The graph's rows are checked against the committed chunks too; their
 repair (a rebuild from the committed documents) is the Kit's, which holds the graph settings.
 """
 from __future__ import annotations
@@ -121,8 +123,7 @@ def repair(
         if found.pending_rows:
             db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in found.pending_rows])
             report.repaired.append(f"finished {len(found.pending_rows)} pending vector delete(s)")
-        if store.get_meta("dirty", False):
-            store.set_meta(db, "dirty", False)
+        store.mark_clean(db)
     return report
 
 
@@ -167,9 +168,10 @@ def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, _Findings]:
         add("vectors", "stale_collections", found.stale_collections, "collections of this store left by an interrupted rebuild")
     n_chunks = store.count_chunks()
     report.checked["chunks"] = n_chunks
-    if cheap and not found.pending_rows and not store.get_meta("dirty", False) and vectors.count() == n_chunks:
-        # the cheap check (before every write): no write was interrupted and the counts agree, so
-        # skip listing every id (O(N)); damage that keeps the count is the deep check's
+    if cheap and not found.pending_rows and not store.get_meta("dirty", False) and _vectors_unchanged(store, n_chunks):
+        # the cheap check (before every write): no write was interrupted and the vectors are as the
+        # last commit left them, so skip listing every id (O(N)); damage that keeps the count is the
+        # deep check's
         report.checked["vectors"] = n_chunks
         _check_lexical(store, n_chunks, None, cheap, found, add)
         report.seconds = round(time.perf_counter() - started, 3)
@@ -202,6 +204,16 @@ def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, _Findings]:
         _check_graph(store, found, add)
     report.seconds = round(time.perf_counter() - started, 3)
     return report, found
+
+
+def _vectors_unchanged(store: Store, n_chunks: int) -> bool:
+    """Whether the collection is as the last clean commit left it: its change token is the recorded
+    one (O(1)), or, where that differs or the backend has none, it holds as many vectors as the
+    manifest chunks (chroma counts by scanning: 0.12 s at 1M vectors)."""
+    token = store.vectors.change_token()
+    if token is not None and token == store.get_meta("vectors_token"):
+        return True
+    return store.vectors.count() == n_chunks
 
 
 def _compare_vectors(

@@ -77,6 +77,7 @@ class Store:
             db = sqlite3.connect(self.path / MANIFEST, timeout=60, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA recursive_triggers=ON")  # REPLACE fires delete triggers (the row counters)
             db.executescript(SCHEMA)
             migrate(db)
             db.executescript(GRAPH_SCHEMA)
@@ -247,6 +248,13 @@ class Store:
     def set_meta(db: sqlite3.Connection, key: str, value: Any) -> None:
         db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
 
+    def mark_clean(self, db: sqlite3.Connection) -> None:
+        """Record, in the transaction ``db``, that the derived stores match this commit: no write is
+        left half done, and the vector collection's change token as it stands now (the check before
+        the next write skips counting the vectors while the token is unchanged)."""
+        self.set_meta(db, "dirty", False)
+        self.set_meta(db, "vectors_token", self.vectors.change_token())
+
     @property
     def generation(self) -> int:
         return int(self.get_meta("generation", 0))
@@ -264,10 +272,15 @@ class Store:
     # -- reading ------------------------------------------------------------------------------------
 
     def count_documents(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+        """How many documents are committed (O(1): a trigger-kept counter)."""
+        return self._count("documents")
 
     def count_chunks(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        """How many chunks are committed (O(1): a trigger-kept counter)."""
+        return self._count("chunks")
+
+    def _count(self, table: str) -> int:
+        return int(self.db.execute("SELECT n FROM counts WHERE name=?", (table,)).fetchone()[0])
 
     def all_chunk_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks ORDER BY rowid")]

@@ -1,6 +1,7 @@
 """The vector store: chromadb, embedded and persistent by default, or a chroma server over HTTP."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -130,7 +131,37 @@ class ChromaVectorStore:
         return out
 
     def count(self) -> int:
+        """How many vectors the collection holds (chroma counts by scanning: 0.12 s at 1M)."""
         return int(self.collection.count())
+
+    def change_token(self) -> str | None:
+        """A value that changes whenever anything writes to this collection, read in O(1); None when
+        it cannot be read (a chroma server, another chromadb layout).
+
+        Chroma has no public write counter (a collection's ``version`` and ``log_position`` stay 0 in
+        embedded chroma), so this reads its own sqlite read-only: every add, upsert and delete appends
+        to ``embeddings_queue`` under a new, ever larger ``seq_id``, and ``max_seq_id`` keeps the
+        largest applied one after the queue is purged. The collection's id is part of the token, so a
+        deleted and recreated ``vectors/`` folder changes it too.
+        """
+        if self.config.name != "chroma":
+            return None
+        collection_id = self.collection.id
+        path = self.path / "chroma.sqlite3"
+        try:
+            db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                seqs = [
+                    db.execute("SELECT MAX(seq_id) FROM embeddings_queue").fetchone()[0],
+                    db.execute("SELECT MAX(seq_id) FROM max_seq_id").fetchone()[0],
+                ]
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
+        if not all(seq is None or isinstance(seq, int) for seq in seqs):
+            return None
+        return f"{collection_id}:{max((seq for seq in seqs if seq is not None), default=0)}"
 
     def iter_vectors(self, step: int = 5000) -> Iterator[tuple[list[str], np.ndarray]]:
         """Every (ids, vectors) page of the collection."""
