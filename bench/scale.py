@@ -525,7 +525,8 @@ def plot(results: list[Path], png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(p.read_text()) for p in results]
+    # only ``measure`` and ``lexical`` results are costs against size (``catchup`` and ``reader`` are not)
+    rows = [r for r in (json.loads(p.read_text()) for p in results) if "label" in r and "query" in r]
 
     def kind(r: dict) -> str:
         return "kit" if "commit" in r else "lexical"

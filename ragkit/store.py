@@ -436,13 +436,17 @@ class Store:
 
     def build_lexical(self) -> Bm25Index:
         """A bm25s index of every committed chunk, built in memory (O(N): the reference and the fallback)."""
+        index = Bm25Index()
+        index.build(*self._all_chunk_texts())
+        return index
+
+    def _all_chunk_texts(self) -> tuple[list[str], list[str]]:
+        """(ids, texts) of every committed chunk, in the order of :meth:`iter_chunk_texts`."""
         ids, texts = [], []
         for cid, text in self.iter_chunk_texts():
             ids.append(cid)
             texts.append(text)
-        index = Bm25Index()
-        index.build(ids, texts)
-        return index
+        return ids, texts
 
     # -- embedding cache ----------------------------------------------------------------------------
 
@@ -584,11 +588,7 @@ class Store:
                     texts = [c.text for c in self.chunks(ids)]
                 self._lexical = (gen, generations.publish_delta(base, gen, current, removed, ids, texts, on_merge))
                 return "delta"
-        ids, texts = [], []
-        for cid, text in self.iter_chunk_texts():
-            ids.append(cid)
-            texts.append(text)
-        self._lexical = (gen, generations.publish_full(base, gen, ids, texts))
+        self._lexical = (gen, generations.publish_full(base, gen, *self._all_chunk_texts()))
         return "full"
 
     def lexical_diff(self, index: SegmentedIndex) -> tuple[list[str], list[str]]:

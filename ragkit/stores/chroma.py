@@ -147,7 +147,7 @@ class ChromaVectorStore:
         if self.config.name != "chroma":
             return None
         collection_id = self.collection.id
-        path = self.path / "chroma.sqlite3"
+        path = (self.path / "chroma.sqlite3").resolve()
         try:
             db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
             try:

@@ -43,6 +43,13 @@ def test_change_token_of_a_recreated_folder_differs(tmp_path: Path) -> None:
     assert first.change_token() != second.change_token()  # same writes, another collection id
 
 
+def test_change_token_of_a_relative_path(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # `ragkit index docs --store .ragkit` opens the store by a relative path
+    store = ChromaVectorStore(Path("store with space") / "v", collection="col")
+    store.upsert(["x"], _vectors(1))
+    assert store.change_token() is not None
+
+
 def test_a_server_has_no_token() -> None:
     server = ChromaVectorStore(Path("unused"), VectorStoreConfig(name="chroma-http", host="127.0.0.1", port=9))
     assert server.change_token() is None  # decided from the config: nothing is contacted
