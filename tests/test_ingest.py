@@ -116,6 +116,31 @@ def test_metadata_attached_and_filtered(hash_kit, tmp_path: Path):
     assert hash_kit.index([a], meta={"team": "green"}).updated == 1
 
 
+def test_metadata_is_kept_when_the_file_changes(hash_kit, tmp_path: Path):
+    """``--meta``, like labels, is kept until the user changes it: an edited file re-indexed without
+    ``meta`` keeps its metadata (and ``where team=red`` still finds it); new keys add to or change the old."""
+    docs = write_files(tmp_path / "docs", {"x.txt": "first version of the notes"})
+    hash_kit.index([docs], meta={"team": "red", "owner": "ana"})
+    (docs / "x.txt").write_text("second version of the notes, edited", encoding="utf-8")
+    report = hash_kit.index([docs])
+    assert report.updated == 1
+    [doc] = hash_kit.documents()
+    assert doc["metadata"]["team"] == "red" and doc["metadata"]["owner"] == "ana"
+    hits = hash_kit.search("second version", k=3, mode="lexical", where={"team": "red"})
+    assert hits and all(h.chunk.metadata["team"] == "red" for h in hits)
+    assert "edited" in hits[0].chunk.text
+    (docs / "x.txt").write_text("third version", encoding="utf-8")
+    hash_kit.index([docs], meta={"team": "blue"})  # changes one key, keeps the other
+    [doc] = hash_kit.documents()
+    assert (doc["metadata"]["team"], doc["metadata"]["owner"]) == ("blue", "ana")
+    assert not hash_kit.store.filter_ids({"team": "red"})
+    hash_kit.index([docs], rebuild=True)  # a rebuild re-chunks the stored documents: the metadata stays
+    (docs / "x.txt").write_text("fourth version", encoding="utf-8")
+    hash_kit.index([docs])
+    [doc] = hash_kit.documents()
+    assert (doc["metadata"]["team"], doc["metadata"]["owner"]) == ("blue", "ana")
+
+
 def test_settings_change_refused_then_rebuilt(tmp_path: Path):
     docs = write_files(tmp_path / "docs", {"a.txt": "Some text to chunk."})
     kit = ragkit.open(tmp_path / "s", hash_config())

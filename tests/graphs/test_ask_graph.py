@@ -34,3 +34,18 @@ def test_relation_evidence(graph_kit, tmp_path: Path):
     paths = [p for h in evidence for p in h.paths]
     assert any(p.startswith("graph:relation 'Niels Bohr'") and p.endswith("'Ernest Rutherford'") for p in paths), paths
     assert "bohr.txt" in {Path(h.chunk.source).name for h in evidence}
+
+
+def test_a_chat_turn_retrieves_as_ask_does(graph_kit, tmp_path: Path):
+    """A follow-up that stands alone gets the same passages as the same question asked first: the
+    graph's evidence (both hops) and the consistent read, not the search hits alone."""
+    graph_kit.index(write_files(tmp_path / "docs", {**CORPUS, "noise.txt": "Rivers flow through many cities."}))
+    graph_kit.config.retrieval.k = 1
+    question = "Which river flows through the city where Marie Curie was born?"
+    asked = graph_kit.ask(question)
+    history = [{"role": "user", "content": "Who discovered polonium and radium?"},
+               {"role": "assistant", "content": "Marie Curie [1]."}]
+    chatted = graph_kit.chat(history, question)
+    assert [h.chunk.chunk_id for h in chatted.hits] == [h.chunk.chunk_id for h in asked.hits]
+    assert "warsaw.txt" in {Path(h.chunk.source).name for h in chatted.hits}
+    assert {h.generation for h in chatted.hits} == {graph_kit.store.generation}

@@ -1,0 +1,62 @@
+"""A Kit builds each long-lived service once, even when request threads ask for it at the same time."""
+from __future__ import annotations
+
+import threading
+import time
+
+import ragkit
+from tests.conftest import hash_config
+
+
+def test_concurrent_callers_get_one_service(tmp_path):
+    kit = ragkit.open(tmp_path / "store", hash_config())
+    built: list[object] = []
+    start = threading.Barrier(8)
+
+    class Service:
+        def __init__(self) -> None:
+            time.sleep(0.2)  # a slow build (models, thread pools): every caller arrives meanwhile
+            built.append(self)
+
+        def close(self) -> None:
+            pass
+
+    got: list[object] = []
+
+    def call() -> None:
+        start.wait()
+        got.append(kit.service("slow", Service))
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(built) == 1 and len(got) == 8 and all(g is built[0] for g in got)
+    # a factory may ask for another service (re-entrant)
+    assert kit.service("outer", lambda: ("outer", kit.service("inner", lambda: "inner"))) == ("outer", "inner")
+    kit.close()
+
+
+def test_real_retrieval_service_built_once_under_concurrent_searches(tmp_path):
+    from ragkit.retrieval import service
+    from tests.conftest import write_files
+
+    kit = ragkit.open(tmp_path / "store", hash_config())
+    kit.index(write_files(tmp_path / "docs", {"a.txt": "Giraffes sleep two hours a day.", "b.txt": "Owls hunt at night."}))
+    kit.close()  # the services are built again on the next query
+    start = threading.Barrier(6)
+    services: list[object] = []
+
+    def query() -> None:
+        start.wait()
+        kit.search("giraffes", k=1)
+        services.append(service(kit))
+
+    threads = [threading.Thread(target=query) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(services) == 6 and len({id(s) for s in services}) == 1
+    kit.close()
