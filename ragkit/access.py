@@ -165,13 +165,9 @@ class LabelResolver:
         self.rules = parse_rules(rules)
 
     def resolve(self, path: Path, root: Path, given: Iterable[str] = ()) -> list[str]:
-        from connectors.folder import matches
-
         labels = set(given)
         rel = path.name if path == root else path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-        for rule in self.rules:
-            if matches(rel, rule.glob) or matches(path.as_posix(), rule.glob):
-                labels.update(rule.labels)
+        labels.update(self._rule_labels(rel, path.as_posix()))
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
         if sidecar.is_file():
             labels.update(read_sidecar(sidecar))
@@ -185,6 +181,17 @@ class LabelResolver:
                 break
             folder = folder.parent
         return sorted(labels)
+
+    def resolve_source(self, source: str, given: Iterable[str] = ()) -> list[str]:
+        """The labels of a document with no folder on disk (an upload, a document built in code): the
+        given labels plus every rule matching its source or its name; no sidecars."""
+        name = source.replace("\\", "/").rsplit("/", 1)[-1]
+        return sorted(set(given) | self._rule_labels(name, source))
+
+    def _rule_labels(self, *paths: str) -> set[str]:
+        from connectors.folder import matches
+
+        return {label for rule in self.rules if any(matches(p, rule.glob) for p in paths) for label in rule.labels}
 
 
 def labels_json(labels: Iterable[str]) -> str:

@@ -43,29 +43,31 @@ class KitGraph:
 
     def _load_cached(self, gen: tuple[int, int]) -> GraphIndex:
         """The derived graph from its on-disk cache for this generation, else built from the manifest
-        rows and cached (written beside, published by an atomic rename; older caches removed)."""
+        rows and cached (written beside, published by an atomic rename; older caches removed). The
+        cache is data (``graphs.snapshot``), never a pickle: a store built by someone else runs no code."""
         import os
-        import pickle
+
+        from graphs import snapshot
 
         folder = self.store.path / "graph"
-        path = folder / f"gen-{gen[0]}-{gen[1]}-v{GraphIndex.FORMAT}.pickle"
+        path = folder / f"gen-{gen[0]}-{gen[1]}-v{GraphIndex.FORMAT}.npz"
         if path.exists():
             try:
-                with path.open("rb") as fh:
-                    index = pickle.load(fh)
-                if isinstance(index, GraphIndex) and index.generation == gen and getattr(index, "format", 0) == GraphIndex.FORMAT:
+                index = snapshot.load(path)
+                if index.generation == gen and index.format == GraphIndex.FORMAT:
                     return index
-            except Exception:  # a damaged cache is rebuilt from the manifest
+            except (OSError, ValueError, KeyError, TypeError):  # a damaged cache is rebuilt from the manifest
                 pass
         index = GraphIndex(self.store.db, gen)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".tmp-{os.getpid()}-{path.name}"
             with tmp.open("wb") as fh:
-                pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                snapshot.save(index, fh)
             os.replace(tmp, path)
-            for old in folder.iterdir():
-                if old.name != path.name and not old.name.startswith(".tmp-"):
+            keep = {path.name, f"names-{path.name}"}  # this generation's graph and name vectors
+            for old in folder.iterdir():  # other generations' caches (and pickles of older versions) go
+                if old.name not in keep and not old.name.startswith(".tmp-"):
                     old.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only store: the graph still works, uncached

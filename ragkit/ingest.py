@@ -126,10 +126,8 @@ class Indexer:
         generation: memory follows the batch, and an interrupted run keeps the batches committed (the
         next run skips them, their hashes being stored, and does the rest).
         """
-        from connectors.base import ConnectorError
         from connectors.folder import iter_files
-        from connectors.limits import check_file_size
-        from ragkit.access import AccessError, LabelResolver, is_sidecar, normalize_labels
+        from ragkit.access import LabelResolver, is_sidecar, normalize_labels
 
         meta = dict(meta or {})
         report = IndexReport()
@@ -137,12 +135,10 @@ class Indexer:
         given = None if labels is None else normalize_labels(labels, "--label")
         resolver = LabelResolver(self.store.config.access.rules)
         store = self.store
-        relabels: dict[str, tuple[list[str], list[str]]] = {}
         # every file seen (path, digest, size, labels, state) goes to disk, not to Python objects, and
         # stored documents are looked up one by one: memory stays flat however many files there are
-        scan = ScanLog()
+        scan = _Scan(store, report, meta, given, self.options)
         unreadable: list[str] = []  # folders that could not be listed: reported, their documents kept
-        scan_failures: dict[str, tuple[str | None, str]] = {}  # unreadable or too large: kept in the manifest
 
         def listing_failed(path: Path, why: str) -> None:
             unreadable.append(str(path))
@@ -154,91 +150,86 @@ class Indexer:
                     if store.doc_ids_under(root):
                         continue  # the whole root vanished: its documents are deleted below
                     raise FileNotFoundError(f"{root}: no such file or directory")
-                root_name = str(root)
                 for path in iter_files(
                     [root], include=include, exclude=exclude, skip_dirs=[store.path.resolve()],
                     on_error=listing_failed, dedupe=False,  # the scan log dedupes, on disk
                 ):
-                    source = str(path)
-                    if source in scan or is_sidecar(path):
+                    if str(path) in scan.log or is_sidecar(path):
                         continue
-                    try:
-                        check_file_size(path, self.options)  # a huge file is never read
-                        digest, size = file_digest(path)
-                    except ConnectorError as exc:
-                        scan_failures[source] = (root_name, str(exc))
-                        scan.add(source, SKIPPED)
-                        continue
-                    except OSError as exc:
-                        scan_failures[source] = (root_name, f"{source}: cannot read file: {exc.strerror or exc}")
-                        scan.add(source, SKIPPED)
-                        continue
-                    stored = store.doc_state(source)
-                    old_labels, old_given = (stored[1], stored[2]) if stored else ([], [])
-                    mine = old_given if given is None else given
-                    try:
-                        now_labels = resolver.resolve(path, root, mine)
-                    except AccessError as exc:  # an unreadable or bad sidecar: the file is not indexed
-                        report.failed.append({"path": source, "error": str(exc)})
-                        scan.add(source, SKIPPED)
-                        continue
-                    now = (now_labels, list(mine))
-                    if stored and stored[0] == digest and (not meta or _meta_matches(store.doc_metadata(source), meta)):
-                        if now != (sorted(old_labels), sorted(old_given)):
-                            relabels[source] = now  # committed with the first batch
-                            report.relabeled += 1
-                            scan.add(source, RELABELED)
-                        else:
-                            report.unchanged += 1
-                            scan.add(source, UNCHANGED)
-                        continue
-                    scan.add(source, CHANGED, root_name, digest, size, now)
+                    scan.file(path, str(path), str(root), lambda mine, p=path, r=root: resolver.resolve(p, r, mine))
             deletes = [
                 doc_id for doc_id in dict.fromkeys(d for r in roots for d in store.doc_ids_under(r))
-                if doc_id not in scan and not os.path.lexists(doc_id)
+                if doc_id not in scan.log and not os.path.lexists(doc_id)
                 and not any(_under(doc_id, Path(u)) for u in unreadable)
             ]
             report.deleted = len(deletes)
             previously_failed = {f["path"] for f in store.failures()}
             # failures cleared with the first commit: files now unchanged or gone (changed ones: per batch)
-            gone = [p for p in previously_failed if p not in scan and any(_under(p, r) for r in roots)
+            gone = [p for p in previously_failed if p not in scan.log and any(_under(p, r) for r in roots)
                     and not os.path.lexists(p)]
-            unchanged = sorted(p for p in previously_failed if scan.state(p) not in (None, CHANGED))
-            cleared = [p for p in unchanged + deletes + sorted(gone) if p in previously_failed and p not in scan_failures]
-            report.failed += [{"path": p, "error": error} for p, (_, error) in scan_failures.items()]
             self._start_call()
-            self._write_batches(scan, meta, report, relabels, scan_failures, deletes, cleared, previously_failed)
+            self._write_batches(scan, deletes, gone, previously_failed)
         finally:
-            scan.close()
+            scan.log.close()
         return report
 
-    def _write_batches(
-        self, scan: ScanLog, meta: dict[str, Any], report: IndexReport, relabels: dict[str, tuple[list[str], list[str]]],
-        scan_failures: dict[str, tuple[str | None, str]], deletes: list[str], cleared: list[str],
-        previously_failed: set[str],
-    ) -> None:
+    def index_uploads(
+        self, files: Sequence[tuple[str | Path, str]], root: str, labels: Sequence[str] = (),
+        meta: dict[str, Any] | None = None,
+    ) -> IndexReport:
+        """Index uploaded files, each ``(path to read, source)``: the same size limits, parse guard,
+        chunk limits, labels (``labels`` — the uploader's — plus the ``[access] rules`` matching the
+        source; sidecars are not read from uploads) and metadata carry-over as :meth:`index_paths`,
+        with errors naming the source. ``root`` is the sources' common prefix; nothing is deleted."""
+        from ragkit.access import LabelResolver, is_sidecar, normalize_labels
+
+        report = IndexReport()
+        given = normalize_labels(labels, "uploader labels")
+        resolver = LabelResolver(self.store.config.access.rules)
+        scan = _Scan(self.store, report, dict(meta or {}), given, self.options)
+        try:
+            for path, source in files:
+                path = Path(path)
+                if is_sidecar(path):
+                    report.failed.append({"path": source, "error": f"{source}: labels sidecars are not read from"
+                                          " uploads (the uploader's labels and [access] rules apply)"})
+                    continue
+                if source not in scan.log:
+                    scan.file(path, source, root, lambda mine, s=source: resolver.resolve_source(s, mine))
+            self._start_call()
+            self._write_batches(scan, [], [], {f["path"] for f in self.store.failures()})
+        finally:
+            scan.log.close()
+        return report
+
+    def _write_batches(self, scan: _Scan, deletes: list[str], gone: list[str], previously_failed: set[str]) -> None:
         """Parse, chunk and commit the scan's changed files batch by batch (deletes, relabels, scan
         failures and cleared failures with the first batch)."""
-        store = self.store
-        n_tasks = scan.changed
+        store, report, log = self.store, scan.report, scan.log
+        unchanged = sorted(p for p in previously_failed if log.state(p) not in (None, CHANGED))
+        cleared = [p for p in unchanged + deletes + sorted(gone) if p in previously_failed and p not in scan.failures]
+        report.failed += [{"path": p, "error": error} for p, (_, error) in scan.failures.items()]
+        n_tasks = log.changed
         try:
             tally = _Tally(self.progress)
-            for n, batch in enumerate(_batches(scan.tasks(meta), self.batch_files, self.batch_bytes, at_least_one=True)):
+            for n, batch in enumerate(_batches(log.tasks(), self.batch_files, self.batch_bytes, at_least_one=True)):
                 docs: list[tuple[Document, str | None, list[Chunk], list[str]]] = []
-                failures: dict[str, tuple[str | None, str]] = dict(scan_failures) if n == 0 else {}
-                batch_labels = dict(relabels) if n == 0 else {}
+                failures: dict[str, tuple[str | None, str]] = dict(scan.failures) if n == 0 else {}
+                batch_labels = dict(scan.relabels) if n == 0 else {}
+                given_meta: dict[str, dict[str, Any]] = {}
                 if batch:
                     self.on_phase("parse")
                 for prepared in self.executor.parse_chunk(batch, self.options, self.chunker):
                     task = prepared.task
                     tally.step("parse", n_tasks)
                     if prepared.document is None:
-                        error = prepared.error or f"{task.source}: could not be parsed"
+                        error = _named(prepared.error or f"{task.source}: could not be parsed", task.path, task.source)
                         failures[task.source] = (task.root, error)
                         report.failed.append({"path": task.source, "error": error})
                         continue
                     doc = prepared.document
-                    batch_labels[doc.doc_id] = scan.labels(task.source)
+                    batch_labels[doc.doc_id] = log.labels(task.source)
+                    given_meta[doc.doc_id] = task.meta
                     docs.append((doc, task.root, prepared.chunks, prepared.embed_texts))
                     if store.doc_state(doc.doc_id) is not None:
                         report.updated += 1
@@ -248,7 +239,9 @@ class Indexer:
                 if batch:
                     self.on_phase("chunk")
                     tally.report("chunk", tally.done["parse"], n_tasks)
-                report.chunks += self.commit_batch(docs, deletes, failures, cleared, tally=tally, labels=batch_labels)
+                report.chunks += self.commit_batch(
+                    docs, deletes, failures, cleared, tally=tally, labels=batch_labels, given_meta=given_meta
+                )
                 deletes, cleared = [], []  # committed with the first batch
         finally:
             if self._owns_executor:
@@ -260,14 +253,16 @@ class Indexer:
         """Index documents built in code (e.g. a BEIR corpus); a doc_id already stored with the same
         content hash is skipped, with another hash it is replaced. Committed in batches of
         ``ingest.batch_files`` documents."""
-        from ragkit.access import normalize_labels
+        from ragkit.access import LabelResolver, normalize_labels
 
+        resolver = LabelResolver(self.store.config.access.rules)  # the same rules as every other ingest
         relabels: dict[str, tuple[list[str], list[str]]] = {}
         report = IndexReport()
         docs = []
         for doc in documents:
-            doc.labels = normalize_labels(doc.labels, doc.doc_id)
-            relabels[doc.doc_id] = (doc.labels, doc.labels)
+            given = normalize_labels(doc.labels, doc.doc_id)
+            doc.labels = resolver.resolve_source(doc.source or doc.doc_id, given)
+            relabels[doc.doc_id] = (doc.labels, given)
             previous = self.store.doc_state(doc.doc_id)  # one lookup, not every stored document per call
             if previous and previous[0] == doc.content_hash:
                 if sorted(previous[1]) != doc.labels:
@@ -364,11 +359,13 @@ class Indexer:
         cleared: list[str],
         tally: _Tally | None = None,
         labels: dict[str, tuple[list[str], list[str]]] | None = None,
+        given_meta: dict[str, dict[str, Any]] | None = None,
     ) -> int:
         """Commit one batch of chunked documents (document, root, chunks, embed texts) as one generation:
         graph, embed, upsert vectors, commit the manifest, publish derived stores. Returns chunks.
         ``labels``: doc id -> (access labels, labels given at ingest), committed in the same transaction
-        (for a document whose content is unchanged, that is the whole change: a relabel).
+        (for a document whose content is unchanged, that is the whole change: a relabel); ``given_meta``:
+        doc id -> the metadata given at ingest (kept for the next content change).
         """
         store = self.store
         tally = tally or _Tally(self.progress)
@@ -404,7 +401,7 @@ class Indexer:
 
         # 3. manifest: one transaction swaps this batch's documents and chunks
         self.on_phase("manifest")
-        store.commit(upserts, deletes, failures, cleared, self.settings(), graph, labels=labels)
+        store.commit(upserts, deletes, failures, cleared, self.settings(), graph, labels=labels, given_meta=given_meta)
 
         # 4. derived stores: stale collections and vectors out, lexical index for the new generation
         self.publish()
@@ -477,6 +474,60 @@ class Indexer:
         return repair(self.store, self.embedder, self.chunker.embed_text, cheap=cheap)
 
 
+class _Scan:
+    """One ingest's scan: each file's state (unchanged, relabelled, changed, failed) decided against the
+    store and recorded in a :class:`ScanLog`, with its labels and the metadata its document gets."""
+
+    def __init__(self, store: Store, report: IndexReport, meta: dict[str, Any], given: list[str] | None,
+                 options: ConnectorOptions):
+        self.store, self.report, self.meta, self.given, self.options = store, report, meta, given, options
+        self.log = ScanLog()
+        self.relabels: dict[str, tuple[list[str], list[str]]] = {}  # committed with the first batch
+        self.failures: dict[str, tuple[str | None, str]] = {}  # unreadable or too large: kept in the manifest
+
+    def file(self, path: Path, source: str, root: str, resolve: Callable[[list[str]], list[str]]) -> None:
+        """Scan one file read from ``path`` as document ``source``; ``resolve(given)`` -> its labels."""
+        from connectors.base import ConnectorError
+        from connectors.limits import check_file_size
+        from ragkit.access import AccessError
+
+        store, log = self.store, self.log
+        try:
+            check_file_size(path, self.options)  # a huge file is never read
+            digest, size = file_digest(path)
+        except ConnectorError as exc:
+            self.failures[source] = (root, _named(str(exc), str(path), source))
+            log.add(source, SKIPPED)
+            return
+        except OSError as exc:
+            self.failures[source] = (root, f"{source}: cannot read file: {exc.strerror or exc}")
+            log.add(source, SKIPPED)
+            return
+        stored = store.doc_state(source)
+        old_labels, old_given = (stored[1], stored[2]) if stored else ([], [])
+        mine = old_given if self.given is None else self.given
+        try:
+            now_labels = resolve(list(mine))
+        except AccessError as exc:  # an unreadable or bad sidecar: the file is not indexed
+            self.report.failed.append({"path": source, "error": str(exc)})
+            log.add(source, SKIPPED)
+            return
+        now = (now_labels, list(mine))
+        meta = self.meta
+        if stored and stored[0] == digest and (not meta or _meta_matches(store.doc_metadata(source), meta)):
+            if now != (sorted(old_labels), sorted(old_given)):
+                self.relabels[source] = now
+                self.report.relabeled += 1
+                log.add(source, RELABELED)
+            else:
+                self.report.unchanged += 1
+                log.add(source, UNCHANGED)
+            return
+        # metadata once given is kept until the user changes it (like labels): the new keys over the old
+        kept = {**store.doc_given_meta(source), **meta} if stored else meta
+        log.add(source, CHANGED, root, digest, size, now, path=str(path), meta=kept)
+
+
 class _Tally:
     """Progress counts that run on across batches: ``done``/``total`` per stage."""
 
@@ -540,6 +591,12 @@ def _batches(
 def _under(doc_id: str, root: Path) -> bool:
     r = str(root)
     return doc_id == r or doc_id.startswith(r.rstrip(os.sep) + os.sep)
+
+
+def _named(error: str, path: str, source: str) -> str:
+    """An error about the file read from ``path`` worded about its document ``source`` (an upload's
+    temporary file is named by the source it is stored as)."""
+    return error if path == source else error.replace(path, source)
 
 
 def _meta_matches(stored: dict[str, Any], meta: dict[str, Any]) -> bool:

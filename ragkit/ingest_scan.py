@@ -26,7 +26,7 @@ class ScanLog:
         self.db = sqlite3.connect("")  # a private temporary database on disk, removed on close
         self.db.execute(
             "CREATE TABLE files (source TEXT PRIMARY KEY, state INTEGER, root TEXT, digest TEXT, size INTEGER,"
-            " labels TEXT, given TEXT, seq INTEGER)"
+            " labels TEXT, given TEXT, seq INTEGER, path TEXT, meta TEXT)"
         )
         self.db.execute("CREATE INDEX files_state ON files(state, seq)")
         self.rows = 0
@@ -36,11 +36,14 @@ class ScanLog:
         return self.db.execute("SELECT 1 FROM files WHERE source=?", (source,)).fetchone() is not None
 
     def add(self, source: str, state: int, root: str | None = None, digest: str = "", size: int = 0,
-            labels: tuple[list[str], list[str]] = ([], [])) -> None:
-        """Record ``source`` (not seen before) with its state and, for a changed file, what its task needs."""
+            labels: tuple[list[str], list[str]] = ([], []), path: str | None = None,
+            meta: dict[str, Any] | None = None) -> None:
+        """Record ``source`` (not seen before) with its state and, for a changed file, what its task needs:
+        the file to read (``path``, default ``source``) and the metadata given to its document."""
         self.db.execute(
-            "INSERT INTO files VALUES (?,?,?,?,?,?,?,?)",
-            (source, state, root, digest, size, json.dumps(labels[0]), json.dumps(labels[1]), self.rows),
+            "INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (source, state, root, digest, size, json.dumps(labels[0]), json.dumps(labels[1]), self.rows,
+             path or source, json.dumps(meta or {}, sort_keys=True)),
         )
         self.rows += 1
         self.changed += state == CHANGED
@@ -54,13 +57,13 @@ class ScanLog:
         row = self.db.execute("SELECT labels, given FROM files WHERE source=?", (source,)).fetchone()
         return json.loads(row[0]), json.loads(row[1])
 
-    def tasks(self, meta: dict[str, Any]) -> Iterator[FileTask]:
+    def tasks(self) -> Iterator[FileTask]:
         """The changed files' tasks in scan order, read from disk a page at a time."""
         cursor = self.db.execute(
-            "SELECT root, source, digest, size, labels FROM files WHERE state=? ORDER BY seq", (CHANGED,)
+            "SELECT root, path, source, digest, size, meta, labels FROM files WHERE state=? ORDER BY seq", (CHANGED,)
         )
-        for root, source, digest, size, labels in cursor:
-            yield FileTask(root, source, source, digest, size, meta, json.loads(labels))
+        for root, path, source, digest, size, meta, labels in cursor:
+            yield FileTask(root, path, source, digest, size, json.loads(meta), json.loads(labels))
 
     def close(self) -> None:
         self.db.close()

@@ -1,7 +1,9 @@
 """The SDK facade: ``ragkit.open(path)`` → a Kit that indexes, searches, answers and chats."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ class Kit:
         self.store = Store(self.path, self.config)
         self.embedder = make_embedder(self.config.embedder)
         self._services: dict[str, Any] = {}
+        self._services_lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"Kit({str(self.path)!r})"
@@ -82,41 +85,71 @@ class Kit:
         ray://HOST:PORT; default the config's ``executor.name``) or an Executor (left open)."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        owned = executor is None or isinstance(executor, str)
-        runner = self.executor(executor) if owned else executor
-        try:
+        with self._runner(executor) as runner:
             if rebuild:
                 self._rebuild(wait, on_phase, runner)
-            with self.store.writer(wait):
-                indexer = self._indexer(progress, on_phase, runner)
-                self.store.check_settings(**indexer.settings())
-                indexer.repair(cheap=True)
-                return indexer.index_paths(paths, meta=meta, include=include, exclude=exclude, labels=labels)
-        finally:
-            if owned:
-                runner.close()
+            return self._write(
+                lambda ix: ix.index_paths(paths, meta=meta, include=include, exclude=exclude, labels=labels),
+                wait, progress, on_phase, runner,
+            )
+
+    def index_uploads(
+        self,
+        files: Sequence[tuple[str | Path, str]],
+        labels: Sequence[str] = (),
+        meta: dict[str, Any] | None = None,
+        root: str = "uploads",
+        wait: float = 0.0,
+        progress: Progress | None = None,
+        executor: Any = None,
+    ) -> IndexReport:
+        """Index uploaded files, each ``(path to read, source to store it as)``, through the same write
+        path as :meth:`index` (parse guard, ``[limits]``, labels: ``labels`` plus ``[access] rules``,
+        metadata carry-over, the integrity pre-check); errors name the source."""
+        return self._write(lambda ix: ix.index_uploads(files, root, labels=labels, meta=meta), wait, progress,
+                           None, executor)
 
     def add_documents(
         self, documents: Sequence[Document], root: str | None = None, wait: float = 0.0, progress: Progress | None = None
     ) -> IndexReport:
         """Index documents built in code (ids are theirs, e.g. a BEIR corpus's ``_id``)."""
-        with self.store.writer(wait):
-            indexer = self._indexer(progress)
+        return self._write(lambda ix: ix.add_documents(documents, root=root), wait, progress)
+
+    @contextmanager
+    def _runner(self, executor: Any) -> Iterator[Any]:
+        """The executor ``executor`` names (closed after), or the Executor given (left open)."""
+        owned = executor is None or isinstance(executor, str)
+        runner = self.executor(executor) if owned else executor
+        try:
+            yield runner
+        finally:
+            if owned:
+                runner.close()
+
+    def _write(
+        self, work: Callable[[Indexer], IndexReport], wait: float, progress: Progress | None,
+        on_phase: PhaseHook | None = None, executor: Any = None,
+    ) -> IndexReport:
+        """The one write path: the store's writer lock, the settings check and the cheap integrity
+        repair, then ``work`` on an Indexer whose executor parses in the guard with the ``[limits]``."""
+        with self._runner(executor) as runner, self.store.writer(wait):
+            indexer = self._indexer(progress, on_phase, runner)
             self.store.check_settings(**indexer.settings())
             indexer.repair(cheap=True)
-            return indexer.add_documents(documents, root=root)
+            return work(indexer)
 
     def delete(self, doc_ids: Sequence[str], wait: float = 0.0) -> IndexReport:
         """Remove documents (by id) and their chunks from every part of the store, through the commit
         protocol; KeyError naming the first id that is not stored."""
-        with self.store.writer(wait):
+
+        def work(indexer: Indexer) -> IndexReport:
             for doc_id in doc_ids:
                 if self.store.doc_state(doc_id) is None:
                     raise KeyError(f"no document {doc_id!r} in {self.path}")
-            indexer = self._indexer(None)
-            indexer.repair(cheap=True)
             indexer.write([], list(doc_ids), {}, [])
             return IndexReport(deleted=len(doc_ids))
+
+        return self._write(work, wait, None, executor="local")  # nothing to parse or embed
 
     def _rebuild(self, wait: float, on_phase: PhaseHook | None = None, executor: Any = None) -> None:
         """Re-chunk and re-embed every stored document with the current settings into a new vector
@@ -217,13 +250,16 @@ class Kit:
     def document_text(self, doc_id: str) -> str:
         return self.store.document_text(doc_id)
 
-    def documents(self, principal: str | Sequence[str] | Principal | None = None) -> list[dict[str, Any]]:
-        """Every stored document (those ``principal`` reads, when given)."""
+    def documents(
+        self, principal: str | Sequence[str] | Principal | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Stored documents in source order (those ``principal`` reads, when given): at most ``limit``
+        (None: all) from ``offset`` on."""
         from ragkit.access import principal as as_principal
 
         who = as_principal(principal)
-        docs = self.store.documents()
-        return docs if who is None else [d for d in docs if who.can_read(d["labels"])]
+        visible = None if who is None or who.everything else who.key()
+        return self.store.documents(visible=visible, limit=limit, offset=offset)
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         return self.store.chunks(ids)
@@ -240,17 +276,23 @@ class Kit:
         }
 
     def service(self, name: str, factory: Callable[[], Any]) -> Any:
-        """A long-lived helper object (retrievers, generators) cached on this Kit."""
-        if name not in self._services:
-            self._services[name] = factory()
-        return self._services[name]
+        """A long-lived helper object (retrievers, generators) cached on this Kit, built once even when
+        threads ask for it at the same time (the server's request threads do)."""
+        found = self._services.get(name)
+        if found is not None:
+            return found
+        with self._services_lock:  # re-entrant: a factory may ask for another service
+            if name not in self._services:
+                self._services[name] = factory()
+            return self._services[name]
 
     def close(self) -> None:
-        for svc in self._services.values():
-            if callable(getattr(svc, "close", None)):
-                svc.close()  # e.g. the retrieval service's query-embedding threads
-        self.store.close()
-        self._services.clear()
+        with self._services_lock:
+            for svc in self._services.values():
+                if callable(getattr(svc, "close", None)):
+                    svc.close()  # e.g. the retrieval service's query-embedding threads
+            self.store.close()
+            self._services.clear()
 
 
 def open(path: str | Path = DEFAULT_STORE, config: Config | None = None) -> Kit:  # noqa: A001 - SDK name

@@ -322,10 +322,14 @@ class Store:
             blocks=blocks_from_json(row[5]), metadata=json.loads(row[6]), labels=json.loads(row[7]),
         )
 
-    def documents(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT doc_id, source, root, format, content_hash, chunks, metadata, labels FROM documents ORDER BY source"
-        )
+    def documents(self, visible: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Stored documents in source order: those the access key ``visible`` reads (None: all), at most
+        ``limit`` (None: all) from ``offset`` on."""
+        cond, params = visible_sql(visible, "labels") if visible is not None else ("1", [])
+        sql = ("SELECT doc_id, source, root, format, content_hash, chunks, metadata, labels FROM documents"
+               f" WHERE {cond} ORDER BY source, doc_id LIMIT ? OFFSET ?")
+        params = [*params, -1 if limit is None else int(limit), int(offset)]
+        rows = self.db.execute(sql, params)
         return [
             {"doc_id": r[0], "source": r[1], "root": r[2], "format": r[3], "content_hash": r[4], "chunks": r[5],
              "metadata": json.loads(r[6]), "labels": json.loads(r[7])}
@@ -359,6 +363,11 @@ class Store:
             (exact, prefix, upper),
         )
         return [doc_id for _, doc_id in rows]
+
+    def doc_given_meta(self, doc_id: str) -> dict[str, Any]:
+        """The metadata given to ``index --meta`` for one stored document ({} when none or not stored)."""
+        row = self.db.execute("SELECT given_meta FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
 
     def doc_state(self, doc_id: str) -> tuple[str, list[str], list[str]] | None:
         """(content hash, labels, labels given to ``index --label``) of one stored document, or None."""
@@ -478,11 +487,13 @@ class Store:
         settings: dict[str, Any],
         graph: dict[str, Any] | None = None,
         labels: dict[str, tuple[list[str], list[str]]] | None = None,
+        given_meta: dict[str, dict[str, Any]] | None = None,
     ) -> int:
         """Swap documents and chunks in one transaction; returns the new generation.
 
         upserts: (document, root, chunks, text hashes); deletes: doc ids; failures: path -> (root, error);
-        labels: doc id -> (labels, labels given at ingest) for upserted or relabelled (unchanged) documents.
+        labels: doc id -> (labels, labels given at ingest) for upserted or relabelled (unchanged) documents;
+        given_meta: doc id -> the metadata given at ingest (kept across content changes until changed).
         """
         now = time.time()
         labels = labels or {}
@@ -492,6 +503,9 @@ class Store:
                 db.execute("UPDATE documents SET labels=?, given_labels=? WHERE doc_id=?",
                            (json.dumps(sorted(now_labels)), json.dumps(sorted(given_labels)), doc_id))
                 db.execute("UPDATE chunks SET labels=? WHERE doc_id=?", (json.dumps(sorted(now_labels)), doc_id))
+            for doc_id, meta in (given_meta or {}).items():
+                db.execute("UPDATE documents SET given_meta=? WHERE doc_id=?",
+                           (json.dumps(meta, sort_keys=True, default=str), doc_id))
             for path, (root, error) in failures.items():
                 db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?)", (path, root, error, now))
             db.executemany("DELETE FROM failures WHERE path=?", [(p,) for p in cleared_failures])
@@ -526,11 +540,11 @@ class Store:
         """Replace the chunks of ``upserts``' documents and drop ``deletes``; returns the chunk ids that
         were there before (the lexical delta's removals)."""
         stale: set[str] = set()
-        given: dict[str, str] = {}  # labels once given to `index --label`, kept across a content change
+        given: dict[str, tuple[str, str]] = {}  # labels and meta once given at ingest, kept across a content change
         for doc_id in [d.doc_id for d, _, _, _ in upserts] + list(deletes):
-            row = db.execute("SELECT given_labels FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            row = db.execute("SELECT given_labels, given_meta FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
             if row:
-                given[doc_id] = row[0]
+                given[doc_id] = (row[0], row[1])
             stale.update(r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,)))
             db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
             db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
@@ -539,10 +553,10 @@ class Store:
         for doc, root, chunks, hashes in upserts:
             db.execute(
                 "INSERT INTO documents (doc_id, source, root, format, content_hash, text, blocks, metadata, labels,"
-                " chunks, indexed_at, given_labels) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " chunks, indexed_at, given_labels, given_meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (doc.doc_id, doc.source, root, doc.format, doc.content_hash, doc.text, blocks_to_json(doc.blocks),
                  json.dumps(doc.metadata, default=str), json.dumps(doc.labels), len(chunks), now,
-                 given.get(doc.doc_id, "[]")),
+                 *given.get(doc.doc_id, ("[]", "{}"))),
             )
             db.executemany(
                 "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -12,19 +12,20 @@ from ragkit.kit import Kit
 def test_scan_log_keeps_states_labels_and_the_changed_files_in_scan_order() -> None:
     scan = ScanLog()
     try:
-        scan.add("/r/b.md", CHANGED, "/r", "d1", 10, (["team"], ["team"]))
+        scan.add("/r/b.md", CHANGED, "/r", "d1", 10, (["team"], ["team"]), meta={"k": "v"})
         scan.add("/r/a.md", UNCHANGED)
         scan.add("/r/c.md", RELABELED)
         scan.add("/r/bad.md", SKIPPED)
-        scan.add("/r/0.md", CHANGED, "/r", "d2", 20)
+        scan.add("/r/0.md", CHANGED, "/r", "d2", 20, path="/tmp/x/0.md")
         assert "/r/a.md" in scan and "/r/zzz.md" not in scan
         assert [scan.state(p) for p in ("/r/b.md", "/r/a.md", "/r/c.md", "/r/bad.md", "/r/nope")] == [
             CHANGED, UNCHANGED, RELABELED, SKIPPED, None]
         assert scan.labels("/r/b.md") == (["team"], ["team"])
         assert scan.rows == 5 and scan.changed == 2
-        tasks = list(scan.tasks({"k": "v"}))
-        assert [(t.source, t.digest, t.size, t.labels, t.meta, t.root) for t in tasks] == [
-            ("/r/b.md", "d1", 10, ["team"], {"k": "v"}, "/r"), ("/r/0.md", "d2", 20, [], {"k": "v"}, "/r")]
+        tasks = list(scan.tasks())
+        assert [(t.source, t.path, t.digest, t.size, t.labels, t.meta, t.root) for t in tasks] == [
+            ("/r/b.md", "/r/b.md", "d1", 10, ["team"], {"k": "v"}, "/r"),
+            ("/r/0.md", "/tmp/x/0.md", "d2", 20, [], {}, "/r")]
     finally:
         scan.close()
 

@@ -257,22 +257,28 @@ def ask(
 ) -> Answer:
     """Retrieve for ``question``, generate, cite and verify."""
     gen = generator_for(kit, generator)
+    hits = retrieve(kit, question, k, where)
+    res = _resources(kit)
+    return answer_hits(question, hits, gen, kit.config.generator, res.embed, history=history, on_token=on_token)
 
-    def retrieve(generation: int | None = None) -> list[Hit]:
-        hits = kit.search(question, k=k or kit.config.retrieval.k, where=where)
-        if hasattr(kit, "graph"):  # the graph's evidence as chunks: both hops of a multi-hop question
+
+def retrieve(kit: Any, query: str, k: int | None, where: dict | None) -> list[Hit]:
+    """The passages an answer is written from: the search hits plus the graph's evidence (both hops of
+    a multi-hop question), read from one committed generation (``Store.read_consistent``). ``ask`` and
+    every turn of ``chat`` retrieve through here, so a follow-up retrieves as a first question does."""
+
+    def run(generation: int | None = None) -> list[Hit]:
+        hits = kit.search(query, k=k or kit.config.retrieval.k, where=where)
+        if hasattr(kit, "graph"):
             from ragkit.router import graph_evidence
 
-            hits = graph_evidence(kit, question, hits, where)
+            hits = graph_evidence(kit, query, hits, where)
             for hit in hits:
                 hit.generation = generation if generation is not None else hit.generation
         return hits
 
-    # the hits and the graph's evidence from one committed generation (see Store.read_consistent)
     store = getattr(kit, "store", None)
-    hits = store.read_consistent(retrieve) if hasattr(store, "read_consistent") else retrieve()
-    res = _resources(kit)
-    return answer_hits(question, hits, gen, kit.config.generator, res.embed, history=history, on_token=on_token)
+    return store.read_consistent(run) if hasattr(store, "read_consistent") else run()
 
 
 def chat(
@@ -290,7 +296,7 @@ def chat(
     gen = generator_for(kit, generator)
     standalone = condense(history, question, gen)
     recent = [m for m in history if m.get("role") in ("user", "assistant")][-HISTORY_TURNS:]
-    hits = kit.search(standalone, k=k or kit.config.retrieval.k, where=where)
+    hits = retrieve(kit, standalone, k, where)
     res = _resources(kit)
     return answer_hits(standalone, hits, gen, kit.config.generator, res.embed, history=recent, on_token=on_token)
 

@@ -1,16 +1,40 @@
 """The server's write operations (index, upload, delete), run by the job thread on the writing Kit.
 
-Each takes the Kit and a ``progress(stage, done, total)`` callback and returns a JSON-able result.
+Each takes the Kit and a ``progress(stage, done, total)`` callback and returns a JSON-able result. Every
+one goes through the Kit's one write path (writer lock, integrity pre-check, the executor's parse guard
+and ``[limits]``, labels, metadata carry-over): uploads are indexed by ``Kit.index_uploads``, never
+parsed here.
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
+
+from ragkit.access import ALL, principal
 
 Progress = Callable[[str, int, "int | None"], None]
-UPLOAD_ROOT = "uploads"  # the source prefix of uploaded documents
+UPLOAD_ROOT = "uploads"  # the source prefix of uploaded documents: uploads/NAMESPACE/NAME
+
+
+def namespace(key: str) -> str:
+    """The folder of a principal's uploads: its access key, escaped into one path segment (``hr``,
+    ``hr%2Clegal``), ``@public`` for the public principal and ``@all`` for one reading everything
+    (``@`` is never part of a label, so no principal's namespace is another's)."""
+    who = principal(key)
+    assert who is not None
+    if who.everything:
+        return "@all"
+    return quote(who.key(), safe="") or "@public"
+
+
+def upload_labels(key: str) -> list[str]:
+    """The default labels of what the principal ``key`` uploads: its own labels (none for the public
+    principal; a principal reading everything uploads public documents unless rules say otherwise)."""
+    who = principal(key)
+    assert who is not None
+    return sorted(label for label in who.labels if label != ALL)
 
 
 def index(kit: Any, progress: Progress, paths: list[str], **options: Any) -> dict[str, Any]:
@@ -18,22 +42,18 @@ def index(kit: Any, progress: Progress, paths: list[str], **options: Any) -> dic
     return kit.index(paths, progress=progress, **options).to_dict()
 
 
-def upload(kit: Any, progress: Progress, folder: str, files: list[str]) -> dict[str, Any]:
-    """Parse uploaded files with the connectors, store them as ``uploads/NAME``, remove the temp folder."""
-    from connectors.base import ConnectorError
-    from connectors.registry import load
-
+def upload(kit: Any, progress: Progress, folder: str, files: list[str], uploader: str = "") -> dict[str, Any]:
+    """Index uploaded files as ``uploads/NAMESPACE/NAME`` (the uploader's namespace, so principals never
+    replace each other's files) labelled with the uploader's labels, then remove the temp folder."""
+    ns = namespace(uploader)
+    sources = [f"{UPLOAD_ROOT}/{ns}/{name}" for name in files]
     try:
-        docs, failed = [], []
-        for i, name in enumerate(files):
-            progress("parse", i, len(files))
-            try:
-                docs.append(load(Path(folder) / name, f"{UPLOAD_ROOT}/{name}", kit.connector_options()))
-            except ConnectorError as exc:
-                failed.append({"path": name, "error": str(exc).replace(folder + os.sep, "")})
-        progress("parse", len(files), len(files))
-        report = kit.add_documents(docs, root=UPLOAD_ROOT, progress=progress).to_dict()
-        return {**report, "failed": failed, "documents": [d.doc_id for d in docs]}
+        report = kit.index_uploads(
+            [(Path(folder) / name, source) for name, source in zip(files, sources)],
+            labels=upload_labels(uploader), root=f"{UPLOAD_ROOT}/{ns}", progress=progress,
+        ).to_dict()
+        failed = {f["path"] for f in report["failed"]}
+        return {**report, "documents": [s for s in sources if s not in failed]}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, root TEXT, format TEXT, content_hash TEXT NOT NULL,
     text TEXT NOT NULL, blocks TEXT NOT NULL, metadata TEXT NOT NULL, labels TEXT NOT NULL,
-    chunks INTEGER NOT NULL, indexed_at REAL NOT NULL, given_labels TEXT NOT NULL DEFAULT '[]');
+    chunks INTEGER NOT NULL, indexed_at REAL NOT NULL, given_labels TEXT NOT NULL DEFAULT '[]',
+    given_meta TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
@@ -32,7 +33,10 @@ CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
 COUNTED = ("documents", "chunks")
 
 # columns added after a store format shipped: (table, column, definition), added on open when missing
-MIGRATIONS = (("documents", "given_labels", "TEXT NOT NULL DEFAULT '[]'"),)  # labels passed to `index --label`
+MIGRATIONS = (
+    ("documents", "given_labels", "TEXT NOT NULL DEFAULT '[]'"),  # labels passed to `index --label`
+    ("documents", "given_meta", "TEXT NOT NULL DEFAULT '{}'"),  # metadata passed to `index --meta`
+)
 
 
 def migrate(db: Any) -> None:
