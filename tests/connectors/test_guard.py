@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import connectors.guard
 from connectors.base import ConnectorError
 from connectors.guard import ParseGuard, ParserCrashed, ParseTimeout, WorkerError
 from connectors.limits import LimitExceeded
@@ -42,6 +43,22 @@ def hoard(mb: int) -> int:
     """Keep ``mb`` of touched memory alive in the worker (its RSS stays high)."""
     _HOARD.append(b"\x01" * (mb * 2**20))
     return os.getpid()
+
+
+def stamp(seconds: float) -> tuple[int, float, float]:
+    """Sleep ``seconds`` in the worker: its pid, and when the sleep began and ended (wall clock)."""
+    started = time.time()
+    time.sleep(seconds)
+    return os.getpid(), started, time.time()
+
+
+def slow_parse(path, source, options):
+    """The real parse after a second's sleep, its Document stamped with the worker's pid and times."""
+    started = time.time()
+    time.sleep(1.0)
+    doc = connectors.guard.parse_file(path, source, options)  # in the worker: the guard's own
+    doc.metadata.update(pid=os.getpid(), started=started, ended=time.time())
+    return doc
 
 
 def reject(path: str) -> None:
@@ -206,3 +223,107 @@ def test_workers_die_with_a_killed_indexer(tmp_path: Path) -> None:
         for _ in range(100):
             os.kill(worker, 0)
             time.sleep(0.1)
+
+
+def _run_in_threads(*targets, wait: float = 30.0) -> None:
+    """Run each target in its own daemon thread, started 0.3 s apart, and join them all within
+    ``wait`` seconds: a caller stuck in the guard fails the test instead of hanging it."""
+    threads = [threading.Thread(target=t, daemon=True) for t in targets]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.3)
+    deadline = time.monotonic() + wait
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threads if t.is_alive()]
+    assert not stuck, f"callers still waiting for a worker after {wait:g} s: {stuck}"
+
+
+def test_a_caller_waiting_for_the_worker_gets_one_after_a_timeout() -> None:
+    """One worker, two callers: the first file hangs and times out; the caller queued behind it
+    gets a fresh worker instead of waiting forever for the killed one."""
+    with ParseGuard(options(parse_workers=1)) as guard:
+        first = guard.call(os.getpid)
+        outcome: dict[str, object] = {}
+
+        def hung() -> None:
+            with pytest.raises(ParseTimeout) as err:
+                guard.call(hang, 60, path="hang.pdf", timeout=1)
+            outcome["hung"] = str(err.value)
+
+        def queued() -> None:
+            outcome["queued"] = guard.call(os.getpid, timeout=30)
+
+        _run_in_threads(hung, queued)
+        assert outcome["hung"] == ("hang.pdf: parsing took longer than 5 s (5 x limits.parse_timeout) "
+                                   "without finishing; the parser was stopped")
+        assert isinstance(outcome["queued"], int) and outcome["queued"] not in (first, os.getpid())
+        assert guard.replaced == 1 and len(guard._all) == 1
+
+
+def test_every_kind_of_killed_worker_hands_the_pool_on(tmp_path: Path) -> None:
+    """A timeout, a crash and a memory blow-up, queued on one worker, each kill it; every caller
+    finishes, and afterwards the pool holds one live worker that parses."""
+    with ParseGuard(options(parse_workers=1, worker_memory_mb=1024)) as guard:
+        guard.call(os.getpid)
+        errors: dict[str, BaseException] = {}
+
+        def failing(name: str, function, *args) -> object:
+            def run() -> None:
+                try:
+                    guard.call(function, *args, path=f"{name}.pdf", timeout=1)
+                except (ParseTimeout, ParserCrashed, WorkerError) as exc:
+                    errors[name] = exc
+            return run
+
+        _run_in_threads(failing("spin", spin), failing("crash", segfault), failing("memory", allocate, 4096))
+        assert isinstance(errors["spin"], ParseTimeout) and isinstance(errors["crash"], ParserCrashed)
+        assert isinstance(errors["memory"], WorkerError) and errors["memory"].kind == "MemoryError"
+        assert guard.replaced == 3
+        md = tmp_path / "ok.md"
+        md.write_text("still fine\n", encoding="utf-8")
+        assert guard.load(md).text == "still fine"
+        assert len(guard._all) == 1 and guard._all[0].exitcode is None
+
+
+def test_two_workers_parse_two_files_at_once() -> None:
+    """``parse_workers = 2`` and two callers: two worker processes, each running one call, at once."""
+    with ParseGuard(options(parse_workers=2)) as guard:
+        stamps: list[tuple[int, float, float]] = []
+        _run_in_threads(lambda: stamps.append(guard.call(stamp, 1.5)), lambda: stamps.append(guard.call(stamp, 1.5)))
+        (pid_a, start_a, end_a), (pid_b, start_b, end_b) = stamps
+        assert pid_a != pid_b and max(start_a, start_b) < min(end_a, end_b)  # the two sleeps overlap
+        assert len(guard._all) == 2
+
+
+def test_the_pool_is_back_to_its_size_after_a_crash() -> None:
+    with ParseGuard(options(parse_workers=2)) as guard:
+        with pytest.raises(ParserCrashed):
+            guard.call(segfault, path="bad.pdf")
+        stamps: list[tuple[int, float, float]] = []
+        _run_in_threads(lambda: stamps.append(guard.call(stamp, 1.5)), lambda: stamps.append(guard.call(stamp, 1.5)))
+        assert len({pid for pid, _, _ in stamps}) == 2
+        assert len(guard._all) == 2 and all(w.exitcode is None for w in guard._all)
+
+
+def test_load_many_parses_parse_workers_files_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One caller (the indexer parses a batch from one thread) still keeps ``parse_workers`` workers
+    busy: ``load_many`` parses that many files at once, and hands them back in order."""
+    monkeypatch.setattr(connectors.guard, "parse_file", slow_parse)  # sent to the worker by name
+    files = []
+    for name in ("a.md", "b.md", "c.md", "d.md"):
+        files.append(tmp_path / name)
+        files[-1].write_text(f"text of {name}\n", encoding="utf-8")
+    missing = tmp_path / "missing.md"
+    with ParseGuard(options(parse_workers=2)) as guard:
+        futures = list(guard.load_many([(p, str(p)) for p in files[:2]] + [(missing, None)] + [(p, str(p)) for p in files[2:]]))
+        docs = [f.result(timeout=60) for f in futures[:2] + futures[3:]]
+        assert [d.source for d in docs] == [str(p) for p in files]
+        assert [d.text for d in docs] == [f"text of {p.name}" for p in files]
+        first, second = docs[0].metadata, docs[1].metadata
+        assert first["pid"] != second["pid"]
+        assert max(first["started"], second["started"]) < min(first["ended"], second["ended"])
+        with pytest.raises(ConnectorError, match=r"missing\.md: cannot read file"):
+            futures[2].result(timeout=60)
+    with ParseGuard(options(parse_workers=0)) as guard:  # in-process: the same Futures, no workers
+        assert [f.result().text for f in guard.load_many([(files[0], None)])] == ["text of a.md"] and not guard._all
