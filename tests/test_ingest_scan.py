@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ragkit.ingest_scan import CHANGED, RELABELED, SKIPPED, UNCHANGED, ScanLog
+from ragkit.ingest.scan import CHANGED, RELABELED, SKIPPED, UNCHANGED, ScanLog
 from ragkit.kit import Kit
 
 

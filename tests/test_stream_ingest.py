@@ -16,7 +16,8 @@ import ragkit
 from ragkit.executors import make_executor
 from ragkit.executors.base import Executor, FileTask, Prepared
 from ragkit.executors.local import LocalExecutor
-from ragkit.ingest import _batches, file_digest
+from ragkit.ingest import file_digest
+from ragkit.ingest.plan import batches as _batches
 from ragkit.store import Store
 from tests.conftest import REPO, hash_config, write_files
 from tests.test_ingest import assert_consistent
