@@ -25,9 +25,11 @@ def recognizer_name(name: str) -> str:
 class GraphBuilder:
     """Holds one recognizer (its model loads on the first document) for the writes of one indexer."""
 
-    def __init__(self, config: Any, generator: Any = None):
+    def __init__(self, config: Any, make_llm: Callable[[], Any] | None = None):
         self.config = config
-        self.generator = generator  # the generator config: the backend of optional LLM extraction
+        # builds the completion backend of optional LLM extraction (``generate(messages, max_tokens)``),
+        # injected by the caller so that graphs/ never imports the generation layer above it
+        self.make_llm = make_llm
         self._extractor: Extractor | None = None
         self._llm: Any = None
         self._taken: dict[str, Any] = {}  # LLM usage already reported by take_usage
@@ -50,11 +52,10 @@ class GraphBuilder:
             return None
         if self._llm is None:
             from graphs.llm import make_llm_extractor
-            from ragkit.generation import make_generator
 
-            if self.generator is None:
+            if self.make_llm is None:
                 raise ValueError("graph.llm_extraction needs the generator config (generator.name: local or openai)")
-            self._llm = make_llm_extractor(make_generator(self.generator), int(self.config.llm_token_budget),
+            self._llm = make_llm_extractor(self.make_llm(), int(self.config.llm_token_budget),
                                            int(getattr(self.config, "llm_max_tokens", 256)))
         return self._llm
 

@@ -232,11 +232,11 @@ class KitGraph:
     def rebuild(self, progress: Any = None, wait: float = 0.0) -> dict[str, Any]:
         """Re-extract the graph of every committed document with the current graph settings and swap
         it in one transaction (merges are kept); for a changed extractor or a graph turned on later."""
-        from graphs.build import GraphBuilder
         from graphs.store import delete_document_graph, write_document_graph
+        from ragkit.ingest.commit import graph_builder, record_llm_usage
 
         with self.store.writer(wait):
-            builder = GraphBuilder(self.config.graph, self.config.generator)
+            builder = graph_builder(self.config)
             total, done = self.store.count_documents(), 0
             # one transaction (all or nothing), filled a page of documents at a time: memory follows
             # the page, not the store; the documents themselves are not written, so the walk is stable
@@ -305,20 +305,6 @@ class KitGraph:
             return []
         col = g.mentions.getcol(g.entity_col[key]).tocoo()
         return [g.chunk_ids[r] for r in col.row]
-
-
-def record_llm_usage(store: Any, db: Any, usage: dict[str, Any]) -> dict[str, Any]:
-    """Add one run's LLM extraction usage to the store's running total (meta ``graph_llm_usage``,
-    reported by ``graph stats``), in the caller's transaction."""
-    from graphs.llm import LLMUsage
-
-    total = LLMUsage()
-    total.add(store.get_meta("graph_llm_usage") or {})
-    total.add(usage)
-    total.exhausted = bool(usage.get("exhausted"))  # the last run's
-    total.budget_tokens = int(usage.get("budget_tokens", total.budget_tokens))
-    store.set_meta(db, "graph_llm_usage", total.to_dict())
-    return total.to_dict()
 
 
 def entity_id(name: str) -> str:

@@ -8,12 +8,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from graphs.build import GraphBuilder
 from ragkit.access import Principal, scoped
 from ragkit.chunking import StructuredChunker
 from ragkit.config import Config
 from ragkit.embedding import make_embedder
 from ragkit.ingest import IndexReport, Indexer, PhaseHook, Progress
+from ragkit.ingest.commit import graph_builder
 from ragkit.store import Store
 from ragkit.types import Answer, Chunk, ConnectorOptions, Document, Hit
 
@@ -52,7 +52,7 @@ class Kit:
 
     def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None, executor: Any = None) -> Indexer:
         graph, generator = self.config.graph, self.config.generator
-        builder = self.service(f"graph-builder:{graph!r}:{generator!r}", lambda: GraphBuilder(graph, generator))
+        builder = self.service(f"graph-builder:{graph!r}:{generator!r}", lambda: graph_builder(self.config))
         return Indexer(
             self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options(), executor, builder
         )

@@ -19,6 +19,18 @@ from ragkit.types import Chunk, ConnectorOptions, Document
 EMBED_BATCH = 256
 
 
+def graph_builder(config: Any) -> GraphBuilder:
+    """The store config's graph builder, its optional LLM extraction backed by the config's generator
+    (built on the first LLM call)."""
+
+    def make_llm() -> Any:
+        from ragkit.generation import make_generator
+
+        return make_generator(config.generator)
+
+    return GraphBuilder(config.graph, make_llm)
+
+
 class Committer:
     """The write protocol of one store: chunk, embed (cached by text hash), commit, publish.
 
@@ -48,7 +60,7 @@ class Committer:
         # cache keys are salted with the embedder, so vectors of another model are never reused
         self.salt = json.dumps(embedder.settings(), sort_keys=True)
         # a caller's builder keeps its loaded models (spaCy: ~0.5 s) from one index call to the next
-        self.graph = graph or GraphBuilder(store.config.graph, store.config.generator)
+        self.graph = graph or graph_builder(store.config)
         self.llm_usage: dict[str, Any] | None = None  # LLM extraction usage of the last index call
         self.executor: Executor = executor or LocalExecutor(embedder)
         self._owns_executor = executor is None
@@ -103,8 +115,6 @@ class Committer:
         usage = self.graph.take_usage()
         if usage:  # tokens are spent even if the commit fails: account for them now
             from graphs.llm import LLMUsage
-            from ragkit.graph import record_llm_usage
-
             with store.transaction() as db:
                 record_llm_usage(store, db, usage)
             total = LLMUsage()
@@ -199,3 +209,17 @@ class Committer:
         from ragkit.integrity import repair
 
         return repair(self.store, self.embedder, self.chunker.embed_text, cheap=cheap)
+
+
+def record_llm_usage(store: Any, db: Any, usage: dict[str, Any]) -> dict[str, Any]:
+    """Add one run's LLM extraction usage to the store's running total (meta ``graph_llm_usage``,
+    reported by ``graph stats``), in the caller's transaction."""
+    from graphs.llm import LLMUsage
+
+    total = LLMUsage()
+    total.add(store.get_meta("graph_llm_usage") or {})
+    total.add(usage)
+    total.exhausted = bool(usage.get("exhausted"))  # the last run's
+    total.budget_tokens = int(usage.get("budget_tokens", total.budget_tokens))
+    store.set_meta(db, "graph_llm_usage", total.to_dict())
+    return total.to_dict()
