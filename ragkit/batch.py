@@ -345,7 +345,7 @@ def _answers(
         return
     from ragkit.executors.ray_batch import RayAnswerer
 
-    answerer = RayAnswerer(runner.session, kit, generator=generator, where=where, k=k, batched=batched)
+    answerer = RayAnswerer(runner.session, kit, answer_group, generator=generator, where=where, k=k, batched=batched)
     try:
         yield from answerer.run(groups)
     finally:

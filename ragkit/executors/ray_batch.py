@@ -1,14 +1,14 @@
 """Batch QA on Ray (extra ``ray``): a pool of actors, each holding one generator and reading the store.
 
 Each actor opens the store at the driver's path (it only reads: retrieval and generation), with the
-driver's effective config, and answers one group of questions per call with
-:func:`ragkit.batch.answer_group`, the function the in-process batch uses, so a record is the same
-whichever process made it. The driver writes records as they arrive; it alone writes the output file.
+driver's effective config, and answers one group of questions per call with the function the
+in-process batch uses (:func:`ragkit.batch.answer_group`, passed in by the batch: this layer never
+imports it), so a record is the same whichever process made it. The driver writes records as they arrive; it alone writes the output file.
 Workers of a cluster must see the store at the same path (a shared file system).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from ragkit.executors.ray import RaySession, as_completed_calls
 class AnswerWorker:
     """One Ray actor: the store opened for reading, with the driver's config, and its generator."""
 
-    def __init__(self, store: str, config: dict[str, Any], generator: str | None):
+    def __init__(self, store: str, config: dict[str, Any], generator: str | None, answer: Callable[..., Any]):
         import ragkit
         from ragkit.config import Config
         from ragkit.generation.pipeline import generator_for
@@ -26,14 +26,13 @@ class AnswerWorker:
         self.kit = ragkit.open(store)  # the store's config.toml exists: opening writes nothing
         self.kit.config = self.kit.store.config = Config.from_dict(config)
         self.generator = generator
+        self._answer = answer  # pickled by reference: the actor imports its module
         generator_for(self.kit, generator)  # load it now, once per actor
 
     def answer(
         self, group: list[tuple[str, str]], where: dict | None, k: int | None, batched: bool
     ) -> list[dict[str, Any]]:
-        from ragkit.batch import answer_group
-
-        return answer_group(self.kit, group, self.generator, where, k, batched)
+        return self._answer(self.kit, group, self.generator, where, k, batched)
 
 
 class RayAnswerer:
@@ -44,6 +43,7 @@ class RayAnswerer:
         self,
         session: RaySession,
         kit: Any,
+        answer: Callable[..., Any],
         generator: str | None = None,
         where: dict | None = None,
         k: int | None = None,
@@ -54,6 +54,7 @@ class RayAnswerer:
         self.store = str(Path(kit.path).resolve())
         self.config = kit.config.to_dict()
         self.generator = generator
+        self.answer = answer  # (kit, group, generator, where, k, batched) -> one record per question
         self.where, self.k, self.batched = where, k, batched
         self.actors_wanted = actors
         self._pool: list[Any] = []
@@ -62,7 +63,7 @@ class RayAnswerer:
         ray = self.session.connect()
         size = max(1, min(self.actors_wanted or self.session.free_cpus(), len(groups)))
         worker = ray.remote(num_cpus=1, max_restarts=3)(AnswerWorker)
-        self._pool = [worker.remote(self.store, self.config, self.generator) for _ in range(size)]
+        self._pool = [worker.remote(self.store, self.config, self.generator, self.answer) for _ in range(size)]
         calls = [(group, self.where, self.k, self.batched) for group in groups]
         for _, (group, *_), result in as_completed_calls(ray, self._pool, "answer", calls):
             if isinstance(result, Exception):  # the actor died or failed to start: record it, go on
