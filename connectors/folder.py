@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from fnmatch import fnmatch
 from pathlib import Path
+
+from ragkit.globs import matches
 
 SKIPPED_NAMES = frozenset({"__pycache__", "node_modules", ".git"})
 OnError = Callable[[str, str], None]  # (path, reason) of a folder that could not be listed
-
-
-def matches(relpath: str, pattern: str) -> bool:
-    """Whether a ``/``-separated path relative to a root matches a glob (gitignore-lite).
-
-    A pattern matches the whole relative path (so one with a folder part is anchored at the root) or
-    its last part; ``*`` crosses folders as in fnmatch, and ``**/`` also matches no folder at all, so
-    ``docs/**/*.md`` matches ``docs/a.md``.
-    """
-    name = relpath.rsplit("/", 1)[-1]
-    candidates = {pattern, pattern.replace("**/", "")} if "**/" in pattern else {pattern}
-    return any(fnmatch(relpath, p) or fnmatch(name, p) for p in candidates)
+__all__ = ["iter_files", "matches"]
 
 
 def _hidden(name: str) -> bool:

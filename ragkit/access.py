@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ragkit.globs import matches
+
 ACCESS_KEY = "@access"  # the reserved ``where`` key: "" (public only) or "hr,legal" (sorted labels)
 ALL = "*"
 SIDECAR_SUFFIX = ".labels"  # ``report.pdf.labels`` labels ``report.pdf``
@@ -189,8 +191,6 @@ class LabelResolver:
         return sorted(set(given) | self._rule_labels(name, source))
 
     def _rule_labels(self, *paths: str) -> set[str]:
-        from connectors.folder import matches
-
         return {label for rule in self.rules if any(matches(p, rule.glob) for p in paths) for label in rule.labels}
 
 
