@@ -40,7 +40,7 @@ def main() -> None:
 
     import ragkit
     from ragkit.eval.beir import BeirDataset
-    from ragkit.eval.metrics import ndcg_at_k
+    from ragkit.retrieval.metrics import ndcg_at_k
     from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
     from ragkit.router import AutoRetriever

@@ -23,7 +23,7 @@ FILES = [DATA / "hotpotqa_dev_distractor_raw200.jsonl", DATA / "hotpotqa_dev_irc
 
 
 def recall(rankings: list[list[str]], questions: list[Any], k: int) -> float:
-    from ragkit.eval.metrics import recall_share
+    from ragkit.retrieval.metrics import recall_share
 
     return sum(recall_share(r, q.gold, k) for r, q in zip(rankings, questions)) / max(len(questions), 1)
 

@@ -98,7 +98,7 @@ def one_side_weak(store: Path, dataset: Path, rate: float = 0.6, seed: int = 0) 
 
     import ragkit
     from ragkit.eval.beir import BeirDataset
-    from ragkit.eval.metrics import ndcg_at_k
+    from ragkit.retrieval.metrics import ndcg_at_k
     from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
 

@@ -2,6 +2,6 @@
 (supporting-paragraph recall@k), plus the metrics they share."""
 from __future__ import annotations
 
-from ragkit.eval.metrics import evaluate, mrr_at_k, ndcg_at_k, recall_at_k
+from ragkit.retrieval.metrics import evaluate, mrr_at_k, ndcg_at_k, recall_at_k
 
 __all__ = ["evaluate", "ndcg_at_k", "recall_at_k", "mrr_at_k"]

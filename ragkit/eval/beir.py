@@ -154,7 +154,7 @@ def evaluate_beir(
     """Evaluate the kit (whose store holds the corpus) on ``split``; the result's top level is the
     configuration asked for (``mode``, else the store's default; tuned on ``tune_split`` if given),
     other configurations in ``compare`` go under ``"modes"``."""
-    from ragkit.eval.metrics import evaluate
+    from ragkit.retrieval.metrics import evaluate
     from ragkit.eval.runner import DocMap, doc_rankings, latency, round_metrics, variant
     from ragkit.retrieval.tune import tune_queries
 

@@ -114,7 +114,7 @@ def evaluate_multihop(
 ) -> dict[str, Any]:
     """Mean share of supporting paragraphs in the top k (HippoRAG's recall@k) for the store's
     paragraphs; the top level is ``mode`` (default: the store's), others go under ``"modes"``."""
-    from ragkit.eval.metrics import ndcg_at_k, recall_share
+    from ragkit.retrieval.metrics import ndcg_at_k, recall_share
     from ragkit.eval.runner import DocMap, doc_rankings, latency, round_metrics, variant
 
     judged = [q for q in questions if q.gold]

@@ -150,7 +150,7 @@ def tune_queries(
     With ``save`` the store's config gets ``fusion = "cc"`` and the fitted weight and normalization.
     ``baseline`` is the nDCG@10 of the configuration before tuning on the same queries.
     """
-    from ragkit.eval.metrics import ndcg_at_k
+    from ragkit.retrieval.metrics import ndcg_at_k
     from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
 

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from ragkit.eval.metrics import evaluate, mrr_at_k, ndcg_at_k, recall_at_k
+from ragkit.retrieval.metrics import evaluate, mrr_at_k, ndcg_at_k, recall_at_k
 
 pytrec_eval = pytest.importorskip("pytrec_eval")
 
