@@ -2,9 +2,9 @@
 
 Each actor opens the store at the driver's path (it only reads: retrieval and generation), with the
 driver's effective config, and answers one group of questions per call with the function the
-in-process batch uses (:func:`ragkit.batch.answer_group`, passed in by the batch: this layer never
-imports it), so a record is the same whichever process made it. The driver writes records as they arrive; it alone writes the output file.
-Workers of a cluster must see the store at the same path (a shared file system).
+in-process batch uses (:func:`ragkit.batch.answer_group`, passed in by the batch, so this module
+never imports its package), so a record is the same whichever process made it. The driver writes
+records as they arrive; it alone writes the output file. Workers of a cluster must see the store at the same path (a shared file system).
 """
 from __future__ import annotations
 

@@ -343,7 +343,7 @@ def _answers(
         for group in groups:
             yield answer_group(kit, group, generator, where, k, batched)
         return
-    from ragkit.executors.ray_batch import RayAnswerer
+    from ragkit.batch.ray import RayAnswerer
 
     answerer = RayAnswerer(runner.session, kit, answer_group, generator=generator, where=where, k=k, batched=batched)
     try:
