@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ragkit.offline import enforce_offline
-
-enforce_offline()  # before any model library (onnxruntime reads its telemetry switch at import)
+# Importing ragkit (or ragkit.types, which connectors/ and graphs/ do) changes nothing: the offline
+# switches are set where ragkit opens a store (Kit) or loads a model library (ragkit.offline).
 
 if TYPE_CHECKING:
     from ragkit.config import Config

@@ -14,6 +14,7 @@ from ragkit.config import Config
 from ragkit.embedding import make_embedder
 from ragkit.ingest import IndexReport, Indexer, PhaseHook, Progress
 from ragkit.ingest.commit import graph_builder
+from ragkit.offline import enforce_offline
 from ragkit.store import Store
 from ragkit.types import Answer, Chunk, ConnectorOptions, Document, Hit
 
@@ -24,6 +25,7 @@ class Kit:
     """One store with its config, embedder and retrievers; models load on first use."""
 
     def __init__(self, path: str | Path = DEFAULT_STORE, config: Config | None = None):
+        enforce_offline()  # before any model library the store's parts load (onnxruntime reads it at import)
         self.path = Path(path)
         if config is not None:
             config.save(self.path)

@@ -1,5 +1,6 @@
-"""What ``import ragkit`` does to the environment, in one place: it sets the switches below (unless the
-user set them) so that no model library reaches a hub or sends telemetry. Nothing else at import.
+"""What ragkit does to the environment, in one place: opening a store (``ragkit.open``, the CLI, the
+server) and every model load set the switches below (unless the user set them) so that no model library
+reaches a hub or sends telemetry. Importing ragkit sets nothing.
 
 - ``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``, ``HF_DATASETS_OFFLINE``: models load from the packaged
   paths only, never from the Hugging Face hub.

@@ -90,3 +90,26 @@ def test_index_and_search_make_no_network_connections(tmp_path: Path):
     lines = [ln for ln in trace.read_text().splitlines() if "connect(" in ln]
     bad = [ln for ln in lines if not re.search(r"sa_family=AF_UNIX", ln)]
     assert not bad, "network connection attempts:\n" + "\n".join(bad[:20])
+
+
+def test_importing_ragkit_changes_no_environment_and_opening_a_store_goes_offline(tmp_path: Path):
+    """``import ragkit.types`` (as connectors/ and graphs/ do) sets nothing; ``ragkit.open`` sets the
+    offline and no-telemetry switches before any model library loads."""
+    from ragkit.offline import OFFLINE_ENV
+
+    script = textwrap.dedent(
+        """
+        import os, sys
+        import ragkit.types, connectors.text, graphs.model
+        assert not [k for k in KEYS if k in os.environ], [k for k in KEYS if k in os.environ]
+        import ragkit
+        from ragkit.config import Config, EmbedderConfig
+        ragkit.open(sys.argv[1], Config(embedder=EmbedderConfig(name="hash")))
+        assert all(os.environ.get(k) == v for k, v in KEYS.items()), {k: os.environ.get(k) for k in KEYS}
+        print("OK")
+        """
+    ).replace("KEYS", repr(OFFLINE_ENV))
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_ENV}
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s")], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr

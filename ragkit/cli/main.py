@@ -220,6 +220,9 @@ _register_modules()
 
 
 def main() -> None:
+    from ragkit.offline import enforce_offline
+
+    enforce_offline()  # before any command loads a model library
     app()
 
 
