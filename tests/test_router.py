@@ -72,6 +72,28 @@ CORPUS = {
 }
 
 
+def test_balance_follows_the_terms_the_served_lexical_index_lacks(hash_kit, tmp_path: Path):
+    """The lexical share shrinks with the query's BM25 terms unknown to the index a real store serves."""
+    from ragkit.retrieval import service
+    from ragkit.retrieval.hybrid import fuse_pair
+    from ragkit.router import _with_weight
+
+    hash_kit.index(write_files(tmp_path / "docs", CORPUS))
+    svc = service(hash_kit)
+    auto = svc.retriever("auto")
+    auto.settings.dense_floor = 0.0  # the hashing embedder's cosines are not MiniLM's: the coverage signal alone
+    base = hash_kit.config.retrieval.weight
+    assert base < 0.95
+    for query, coverage in (("Vistula river in Warsaw", 1.0), ("the Vistula zzqx", 0.5), ("zzqx qqvw", 0.0)):
+        hits = svc.search(query, k=5, mode="auto")
+        weight = auto.last_plans[0].dense_weight
+        assert weight == (base if coverage == 1.0 else min(0.95, 1.0 - (1.0 - base) * coverage)), query
+        lex, den = svc.retriever("hybrid").candidate_lists([query], None, hash_kit.config.retrieval.depth)[0]
+        want = fuse_pair(lex, den, _with_weight(hash_kit.config.retrieval, weight))[:5]
+        assert [h.chunk.chunk_id for h in hits] == [f.id for f in want], query
+    assert auto.last_plans[0].dense_weight > base  # the unknown words hand the query over to dense
+
+
 def test_auto_paths_and_multihop_second_hop(graph_kit, tmp_path: Path):
     graph_kit.index(write_files(tmp_path / "docs", CORPUS))
     hits = graph_kit.search("Which river flows through the city where Marie Curie was born?", k=3, mode="auto")
