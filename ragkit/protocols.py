@@ -1,4 +1,7 @@
-"""Protocols for ragkit's pluggable parts."""
+"""Protocols for ragkit's pluggable parts, each true of the classes in use (``tests/test_protocols.py``).
+
+The knowledge graph has none: it is written as rows of the manifest's own tables inside its transaction
+(``graphs.store``) and read through its one in-memory form, ``graphs.traverse.GraphIndex``."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -81,28 +84,24 @@ class VectorStore(Protocol):
 
 @runtime_checkable
 class LexicalIndex(Protocol):
-    """A keyword index over chunk texts (``ragkit.stores.bm25.Bm25Index`` implements it)."""
+    """A keyword index over chunk texts, as readers use it: what ``Store.lexical()`` serves (a
+    ``ragkit.stores.segments.SegmentedIndex``, the saved generation) and its in-memory fallback
+    (``ragkit.stores.bm25.Bm25Index``, also the reference the integrity check compares with) implement it.
+    How an index is written is each class's own business (segments are published by
+    ``ragkit.stores.generations``; ``Bm25Index.build`` builds in memory)."""
 
-    ids: list[str]
+    ids: list[str]  # the live chunk ids, in row order (``query_batch``'s ``mask`` follows it)
 
-    def build(self, ids: Sequence[str], texts: Sequence[str]) -> None: ...
-
-    def save(self, directory: Path) -> None: ...
+    def settings(self) -> dict[str, Any]: ...
 
     def query_batch(
         self, texts: Sequence[str], k: int, mask: np.ndarray | None = None
     ) -> list[list[tuple[str, float]]]: ...
 
-
-@runtime_checkable
-class GraphStore(Protocol):
-    """Nodes and typed edges of the knowledge graph."""
-
-    def add_node(self, node_id: str, kind: str, **attrs: Any) -> None: ...
-
-    def add_edge(self, src: str, dst: str, kind: str, **attrs: Any) -> None: ...
-
-    def neighbors(self, node_id: str, kinds: Sequence[str] | None = None) -> list[str]: ...
+    def coverage(self, query: str) -> float:
+        """The share of the query's terms (after the index's own tokenization: stopwords, stemming)
+        that some live chunk holds; 1.0 for a query with no term left."""
+        ...
 
 
 @runtime_checkable
@@ -138,7 +137,6 @@ __all__ = [
     "Embedder",
     "VectorStore",
     "LexicalIndex",
-    "GraphStore",
     "Retriever",
     "Reranker",
     "Generator",

@@ -143,18 +143,6 @@ def balance(lexical: Sequence[tuple[str, float]], dense: Sequence[tuple[str, flo
     return float(np.clip(weight, 0.05, 0.95)) if (coverage < 1.0 or top < dense_floor) else float(base)
 
 
-def lexical_coverage(index: Any, query: str) -> float:
-    """Share of the query's BM25 terms (after stopwords and stemming) that occur in the index."""
-    try:
-        tokens = index._tokenize([query])[0]
-        vocab = index._model.vocab_dict
-    except (AttributeError, IndexError, TypeError):
-        return 1.0
-    if not tokens:
-        return 1.0
-    return sum(1 for t in tokens if t in vocab) / len(tokens)
-
-
 class GraphSearch:
     """Graph retrieval over a ``GraphIndex``: PPR from seeds, structural neighbourhoods."""
 
@@ -324,7 +312,7 @@ class AutoRetriever:
         out = []
         for query, p, (lex, den) in zip(queries, plans, pairs):
             if self.text and s.balance:
-                coverage = lexical_coverage(lexical_index, query) if lexical_index is not None else 1.0
+                coverage = lexical_index.coverage(query) if lexical_index is not None else 1.0  # LexicalIndex
                 p.dense_weight = balance(lex, den, self.config.weight, coverage, s.dense_floor, s.dense_slope)
             lists: dict[str, Sequence[tuple[str, float]]] = {}
             structure: list[tuple[str, float]] = []

@@ -93,6 +93,15 @@ class Bm25Index:
             out.append(top_k(scores, k, lambda rows: [self.ids[i] for i in rows.tolist()]))
         return out
 
+    def coverage(self, query: str) -> float:
+        """The share of the query's terms (after stopwords and stemming) that some chunk holds; 1.0 when
+        no term is left (nothing BM25 could miss), 0.0 for any term on an empty index."""
+        tokens = self._tokenize([query])[0] if query else []
+        if not tokens:
+            return 1.0
+        vocab = self._model.vocab_dict if self.ids else {}
+        return sum(1 for t in tokens if t in vocab) / len(tokens)
+
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """bm25s's float32 scores of ``tokens`` over the rows (``ids`` order)."""
         if not self.ids:

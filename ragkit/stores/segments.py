@@ -258,6 +258,31 @@ class SegmentedIndex:
             return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int32)
         return np.concatenate(rows), np.concatenate(tfs), np.concatenate(lens)
 
+    def has_live(self, token: str) -> bool:
+        """Whether some live row holds ``token``: a segment without tombstones that has the term, else a
+        look at the term's postings in a tombstoned one (a term only in deleted rows is not held, so the
+        answer is a fresh bm25s index's, as for the scores)."""
+        key = token.encode("utf-8")
+        for seg, alive in self.segments:
+            j = seg.term(key)
+            if j < 0:
+                continue
+            if alive is None:
+                return True
+            if alive[np.asarray(seg.docs[int(seg.indptr[j]) : int(seg.indptr[j + 1])])].any():
+                return True
+        return False
+
+    def coverage(self, query: str) -> float:
+        """The share of the query's terms (after the index's stopwords and stemming) that some live chunk
+        holds; 1.0 when no term is left (nothing BM25 could miss). Costs at most the postings of the
+        query's terms in the segments with tombstones, which a query reads anyway."""
+        tokens = self._tokenizer._tokenize([query])[0] if query else []
+        if not tokens:
+            return 1.0
+        held = {t: self.has_live(t) for t in set(tokens)}
+        return sum(1 for t in tokens if held[t]) / len(tokens)
+
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """float32 scores over every global row (dead rows score 0), as bm25s computes them."""
         acc = np.zeros(self.total_rows, dtype=np.float32)
