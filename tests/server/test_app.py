@@ -81,6 +81,7 @@ def test_ask_streams_tokens_then_the_answer(tmp_path: Path):
     with FakeOpenAIServer() as fake:
         fake.script.append(("stream", pieces))
         kit.config.generator.base_url = fake.base_url
+        kit.config.server.generators = ["openai"]  # a client may pick it
         with serve(kit) as server, server.client() as client:
             body = {"question": "How many requests per minute?", "stream": True, "generator": "openai"}
             with client.stream("POST", "/ask", json=body) as response:
@@ -97,6 +98,7 @@ def test_stream_reports_errors_as_an_event(tmp_path: Path):
     kit = make_kit(tmp_path)
     kit.config.generator.base_url = "http://127.0.0.1:9/v1"  # nothing listens: the generator fails
     kit.config.generator.max_retries = 0
+    kit.config.server.generators = ["openai"]
     with serve(kit) as server, server.client() as client:
         with client.stream("POST", "/ask", json={"question": "port?", "stream": True, "generator": "openai"}) as r:
             text = r.read().decode()

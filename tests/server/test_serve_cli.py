@@ -1,4 +1,5 @@
-"""``ragkit serve`` as a process: starts in under 3 s (models load on the first query), stops cleanly."""
+"""``ragkit serve`` as a process: starts in under 3 s (models load on the first query), stops cleanly;
+refuses to serve without a token unless told ``--open``, and ``--open`` only on a loopback address."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import REPO
 from tests.server.conftest import make_kit
@@ -17,14 +19,19 @@ from tests.server.live import free_port, wait_http
 START_LIMIT_S = 3.0
 
 
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "RAGKIT_SERVER_TOKEN"}
+    return {**env, "PYTHONPATH": str(REPO), **extra}
+
+
 def test_serve_starts_fast_and_warms_on_first_query(tmp_path: Path):
     make_kit(tmp_path).close()
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = _env()
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "ragkit.cli.main", "serve", "--store", str(tmp_path / "store"),
-         "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+         "--host", "127.0.0.1", "--port", str(port), "--quiet", "--open"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -40,3 +47,42 @@ def test_serve_starts_fast_and_warms_on_first_query(tmp_path: Path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def _serve(store: Path, *args: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ragkit.cli.main", "serve", "--store", str(store), *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _exits(proc: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("ragkit serve started serving instead of refusing")
+    return proc.returncode, err
+
+
+def test_serve_refuses_to_start_without_a_token_unless_open(tmp_path: Path):
+    make_kit(tmp_path).close()
+    store = tmp_path / "store"
+    code, err = _exits(_serve(store, "--port", str(free_port()), env=_env()))
+    assert code != 0 and "Traceback" not in err
+    assert "server.token_env" in err and "RAGKIT_SERVER_TOKEN" in err and "--open" in err
+    code, err = _exits(_serve(store, "--host", "0.0.0.0", "--port", str(free_port()), "--open", env=_env()))
+    assert code != 0 and "loopback" in err and "Traceback" not in err
+
+
+def test_serve_with_a_token_needs_no_open_flag(tmp_path: Path):
+    make_kit(tmp_path).close()
+    port = free_port()
+    proc = _serve(tmp_path / "store", "--host", "127.0.0.1", "--port", str(port), "--quiet",
+                  env=_env(RAGKIT_SERVER_TOKEN="s3cret"))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", timeout=30, proc=proc)
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["auth"] is True
+        assert httpx.get(f"http://127.0.0.1:{port}/documents").status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
