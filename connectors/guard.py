@@ -13,14 +13,22 @@ so the start-up cost (~1 s) is paid once per ingest, not per file.
 
 Hand-written rather than ``concurrent.futures.ProcessPoolExecutor`` or ``multiprocessing.Pool``:
 neither can stop one hung task (a timeout leaves the worker running it), and a dead worker breaks
-the whole executor. ``parse_workers = 0`` parses in-process (no timeout, no isolation).
+the whole executor. Nor ``pebble.ProcessPool`` (tried, pebble 5.2.3), which does stop a hung task and
+replace a dead worker, but: it starts workers through a multiprocessing context (fork: unsafe here;
+spawn/forkserver: re-run the caller's ``__main__``; an unguarded script, like the docs' examples,
+re-ran itself in the worker and the pool broke with ``BrokenProcessPool: All workers expired``); its
+timeout is wall-clock only (ours counts CPU time); the caller cannot have the worker that ran a task
+replaced after it (``worker_max_rss_mb``, a MemoryError) without racing the next task it fetched;
+and a worker dying (say, OOM-killed) while no task runs breaks the whole pool. The pool here is a list of
+workers under one condition variable: a caller waits for an idle worker or a free slot, and is woken
+when a worker is handed back or killed. ``parse_workers = 0`` parses in-process (no timeout, no
+isolation); :meth:`ParseGuard.load_many` keeps ``parse_workers`` workers busy for one caller.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -29,7 +37,9 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -214,9 +224,10 @@ class ParseGuard:
 
     def __init__(self, options: ConnectorOptions | None = None):
         self.options = options or ConnectorOptions()
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._all: list[_Worker] = []
+        self._idle: list[_Worker] = []  # started and not busy (a subset of _all)
+        self._all: list[_Worker] = []  # every live worker, busy or idle; at most max(1, parse_workers)
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a worker was handed back, or one left _all
         self._finalizer = weakref.finalize(self, _stop_all, self._all)
         self.replaced = 0  # workers killed and replaced (timeouts, crashes, memory)
 
@@ -229,11 +240,10 @@ class ParseGuard:
     def close(self) -> None:
         """Stop every worker (politely, then by SIGKILL)."""
         with self._lock:
-            workers, self._all[:] = list(self._all), []
+            workers, self._all[:], self._idle[:] = list(self._all), [], []
+            self._changed.notify_all()  # a caller waiting for a slot starts a fresh worker
         for worker in workers:
-            worker.stop()
-        while not self._idle.empty():
-            self._idle.get_nowait()
+            worker.stop()  # a busy one's caller gets ParserCrashed
 
     # -- parsing ------------------------------------------------------------------------------------
 
@@ -248,6 +258,34 @@ class ParseGuard:
             return self.call(parse_file, str(path), source, self.options, path=path)
         except WorkerError as exc:  # a bug outside the connectors' own error handling
             raise ConnectorError(path, str(exc)) from exc
+
+    def load_many(self, items: Iterable[tuple[str | Path, str | None]]) -> Iterator[Future[Document]]:
+        """:meth:`load` of each ``(path, source)``, ``parse_workers`` files at a time, for one caller:
+        a Future per file, in order, done or running (its result the Document, or the ConnectorError).
+        At most ``parse_workers`` files are parsed ahead of the one whose Future the caller last took;
+        one Future in hand and ``parse_workers = 1`` parse like ``load`` in a loop."""
+        if self.options.parse_workers <= 0:  # in-process, one by one as the caller asks
+            for path, source in items:
+                future: Future[Document] = Future()
+                try:
+                    future.set_result(self.load(path, source))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller in the Future
+                    future.set_exception(exc)
+                yield future
+            return
+        width = self.options.parse_workers
+        pending: deque[Future[Document]] = deque()
+        with ThreadPoolExecutor(width, thread_name_prefix="ragkit-parse") as threads:
+            try:
+                for path, source in items:
+                    pending.append(threads.submit(self.load, path, source))
+                    if len(pending) >= width:
+                        yield pending.popleft()
+                while pending:
+                    yield pending.popleft()
+            finally:  # the caller stopped early: files not started are not parsed
+                for future in pending:
+                    future.cancel()
 
     def call(self, function: Callable[..., Any], *args: Any, path: str | Path = "", timeout: float | None = None) -> Any:
         """``function(*args)`` in a worker: its result, its ConnectorError re-raised, another exception
@@ -285,26 +323,31 @@ class ParseGuard:
     # -- the pool -----------------------------------------------------------------------------------
 
     def _checkout(self) -> _Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if len(self._all) < max(1, self.options.parse_workers):
-                worker = _Worker(self.options.worker_memory_mb)
-                self._all.append(worker)
-                return worker
-        return self._idle.get()
+        """An idle worker, else a new one while fewer than ``parse_workers`` live, else the first
+        handed back or the slot of the first killed (a caller never waits for a dead worker)."""
+        with self._changed:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._all) < max(1, self.options.parse_workers):
+                    worker = _Worker(self.options.worker_memory_mb)  # started on first use
+                    self._all.append(worker)
+                    return worker
+                self._changed.wait()
 
     def _checkin(self, worker: _Worker, healthy: bool) -> None:
         if healthy:
-            self._idle.put(worker)
+            with self._changed:
+                if worker in self._all:  # not stopped by close() meanwhile
+                    self._idle.append(worker)
+                self._changed.notify()
             return
-        with self._lock:
+        worker.stop(kill=True)  # before its slot is offered: never more live workers than parse_workers
+        with self._changed:
             if worker in self._all:
                 self._all.remove(worker)
             self.replaced += 1
-        worker.stop(kill=True)  # the next call starts a fresh one
+            self._changed.notify()  # the next caller starts a fresh one
 
 
 def warm_up(guard: ParseGuard, timeout: float = 60.0) -> float:

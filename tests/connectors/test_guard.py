@@ -325,5 +325,6 @@ def test_load_many_parses_parse_workers_files_at_once(tmp_path: Path, monkeypatc
         assert max(first["started"], second["started"]) < min(first["ended"], second["ended"])
         with pytest.raises(ConnectorError, match=r"missing\.md: cannot read file"):
             futures[2].result(timeout=60)
+    monkeypatch.undo()  # in-process, slow_parse would call itself
     with ParseGuard(options(parse_workers=0)) as guard:  # in-process: the same Futures, no workers
         assert [f.result().text for f in guard.load_many([(files[0], None)])] == ["text of a.md"] and not guard._all
