@@ -76,7 +76,7 @@ def test_balance_follows_the_terms_the_served_lexical_index_lacks(hash_kit, tmp_
     """The lexical share shrinks with the query's BM25 terms unknown to the index a real store serves."""
     from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
-    from ragkit.router import _with_weight
+    from ragkit.router.auto import _with_weight
 
     hash_kit.index(write_files(tmp_path / "docs", CORPUS))
     svc = service(hash_kit)

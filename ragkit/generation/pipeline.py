@@ -270,7 +270,7 @@ def retrieve(kit: Any, query: str, k: int | None, where: dict | None) -> list[Hi
     def run(generation: int | None = None) -> list[Hit]:
         hits = kit.search(query, k=k or kit.config.retrieval.k, where=where)
         if hasattr(kit, "graph"):
-            from ragkit.router import graph_evidence
+            from ragkit.generation.evidence import graph_evidence
 
             hits = graph_evidence(kit, query, hits, where)
             for hit in hits:

@@ -8,7 +8,7 @@ from tests.test_router import CORPUS
 
 
 def test_ask_gets_both_hops(graph_kit, tmp_path: Path):
-    from ragkit.router import graph_evidence
+    from ragkit.generation.evidence import graph_evidence
 
     graph_kit.index(write_files(tmp_path / "docs", {**CORPUS, "noise.txt": "Rivers flow through many cities."}))
     question = "Which river flows through the city where Marie Curie was born?"
@@ -26,7 +26,7 @@ def test_ask_gets_both_hops(graph_kit, tmp_path: Path):
 
 
 def test_relation_evidence(graph_kit, tmp_path: Path):
-    from ragkit.router import graph_evidence
+    from ragkit.generation.evidence import graph_evidence
 
     graph_kit.index(write_files(tmp_path / "docs", CORPUS))
     hits = graph_kit.search("Niels Bohr", k=1, mode="lexical")
