@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ragkit.stores.ranking import top_k
+
 IDS_FILE = "ids.json"
 
 
@@ -78,8 +80,6 @@ class Bm25Index:
         """Top ``k`` (id, score) per query; ``mask`` (0/1 per row) restricts the rows searched."""
         if not self.ids or not texts:
             return [[] for _ in texts]
-        from ragkit.stores.segments import top_k
-
         vocab = self._model.vocab_dict
         out: list[list[tuple[str, float]]] = []
         for tokens in self._tokenize(texts):

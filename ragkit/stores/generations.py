@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ragkit.stores.segment_merge import merge_segments
 from ragkit.stores.segments import Segment, SegmentedIndex
 
 POINTER = "CURRENT"
@@ -240,7 +241,7 @@ def _merge(base: Path, index: SegmentedIndex, state: dict[str, Any], plan: tuple
     start, end = plan
     seq = int(state["seq"]) + 1
     name = f"seg-{seq:010d}-{uuid.uuid4().hex[:6]}"
-    Segment.merge(base / name, index.segments[start:end])
+    merge_segments(base / name, index.segments[start:end])  # the live rows, in bounded memory
     infos = state["segments"][start:end]
     merged = {"name": name, "rows": sum(int(s["live"]) for s in infos), "deleted": None,
               "live": sum(int(s["live"]) for s in infos), "live_len": sum(int(s["live_len"]) for s in infos)}

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from ragkit.stores.ranking import top_k
+
 K1 = 1.2
 B = 0.75
 
@@ -131,13 +133,6 @@ class Segment:
         keys = rank[np.asarray(term_of, dtype=np.int64)] * n + np.asarray(doc_of, dtype=np.int64) if term_of else np.zeros(0, np.int64)
         _write_postings(path, ids, terms, keys, None, lens)
 
-    @staticmethod
-    def merge(path: Path, parts: Sequence[tuple[Segment, np.ndarray | None]]) -> None:
-        """Write one segment holding the live rows of ``parts`` ((segment, alive mask or None)), in order,
-        in bounded memory (:mod:`ragkit.stores.segment_merge`)."""
-        from ragkit.stores.segment_merge import merge_segments
-
-        merge_segments(path, parts)
 
 
 def _write_postings(
@@ -327,18 +322,3 @@ class SegmentedIndex:
                 scores *= full_mask
             out.append(top_k(scores, k, self.ids_at))
         return out
-
-
-def top_k(scores: np.ndarray, k: int, ids_of: Any) -> list[tuple[str, float]]:
-    """The ``k`` best positive scores as (id, score), ties broken by id (so two indexes holding the
-    same scores under other row orders return the same list); ``ids_of(rows)`` names rows."""
-    cand = np.flatnonzero(scores > 0)
-    if not len(cand) or k <= 0:
-        return []
-    vals = scores[cand]
-    if len(cand) > k:
-        kth = np.partition(vals, len(vals) - k)[len(vals) - k]
-        keep = vals >= kth  # every row tied with the k-th best stays a candidate
-        cand, vals = cand[keep], vals[keep]
-    pairs = sorted(zip((-vals).tolist(), ids_of(cand)))
-    return [(cid, -s) for s, cid in pairs[:k]]

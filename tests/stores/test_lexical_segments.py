@@ -222,7 +222,7 @@ def test_the_streamed_merge_writes_the_bytes_of_the_in_memory_merge_in_small_blo
         for chosen in (parts, parts[1:2], parts[2:]):
             want, got = tmp_path / "want", tmp_path / "got"
             _reference_merge(want, chosen)
-            Segment.merge(got, chosen)
+            segment_merge.merge_segments(got, chosen)
             names = sorted(p.name for p in want.iterdir())
             assert names == sorted(p.name for p in got.iterdir())
             for name in names:
