@@ -1,8 +1,9 @@
-"""Table detection and extraction for PDF pages, from positioned words (and ruling lines).
+"""Table detection for PDF pages from positioned words: ruled grids first, then aligned text.
 
 Coordinates are PDF points with a top-left origin: ``(x0, top, x1, bottom)``.
 
-Hand-written on PDFium words because the libraries that find unruled tables either work on
+Ruled tables come from :mod:`connectors.pdf_lattice`. Unruled ones are found here,
+hand-written on PDFium words because the libraries that find unruled tables either work on
 pdfminer layouts (camelot, pdfplumber: 20-50x slower to parse) or turn prose into tables
 (camelot stream, pdfplumber's text strategy): here whole-page text alignment is analysed
 and prose-like regions are rejected.
@@ -12,70 +13,12 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from connectors.pdf_cells import FoundTable, drop_leaders, header_rows, is_numeric, tidy
+from connectors.pdf_lattice import lattice_tables
+from connectors.pdf_layout import VLine, Word, split_segments, visual_lines
 
-@dataclass(slots=True)
-class Word:
-    """A word on a page: text, box, its first character's index in the page text stream."""
-
-    text: str
-    x0: float
-    top: float
-    x1: float
-    bottom: float
-    index: int = 0
-    vertical: bool = False  # text running up or down the page (margin stamps, rotated labels)
-
-    @property
-    def height(self) -> float:
-        return self.bottom - self.top
-
-
-@dataclass
-class FoundTable:
-    """A table found on a page: cell rows, its box, how many header rows, the method that found it."""
-
-    rows: list[list[str]]
-    bbox: tuple[float, float, float, float]
-    header_rows: int = 1
-    method: str = ""
-    words: list[Word] = field(default_factory=list)
-
-
-@dataclass
-class _VLine:
-    """A visual text line: words sorted left to right, split into segments at wide gaps."""
-
-    words: list[Word]
-    segments: list[list[Word]] = field(default_factory=list)
-
-    @property
-    def top(self) -> float:
-        return min(w.top for w in self.words)
-
-    @property
-    def bottom(self) -> float:
-        return max(w.bottom for w in self.words)
-
-    @property
-    def x0(self) -> float:
-        return self.words[0].x0
-
-    @property
-    def x1(self) -> float:
-        return max(w.x1 for w in self.words)
-
-    @property
-    def height(self) -> float:
-        return statistics.median(w.height for w in self.words)
-
-
-SEGMENT_GAP = 0.6  # a gap wider than this many text heights separates cells
-_NUMERIC = re.compile(r"^[\(\[]?[-+–−±$€£%*<>≤≥~]*[\d][\d.,:/%‰*–\-]*[\)\]]?[%*†‡a-z]?$")
 _CAPTION = re.compile(r"^(table|tab\.|exhibit|figure|fig\.|chart|source|sources|note|notes)\b", re.I)
-_LEADER = re.compile(r"^(?:[.·…_\-–—=]\s?){3,}$")
-_TRAILING_LEADER = re.compile(r"(?:\s?[.·…]){3,}$")
 _MARKER = re.compile(r"^(?:[•◦▪●○■□‣⁃*†‡§\-–—]|\(?[0-9]{1,2}[.)]|\(?[a-zA-Z][.)]|[a-z])$")
 
 
@@ -89,11 +32,11 @@ def find_tables(
     words = [w for w in words if not w.vertical]
     if len(words) < 4:
         return []
-    tables = _lattice_tables(words, segments() if segments is not None else [])
+    tables = lattice_tables(words, segments() if segments is not None else [])
     if tables:
         inside = {id(w) for t in tables for w in t.words}
         words = [w for w in words if id(w) not in inside]
-    clean = _drop_leaders(words)
+    clean = drop_leaders(words)
     lines = _split_text_columns(visual_lines(clean), width)
     for region in _regions(lines, width):
         table = _build(region)
@@ -106,143 +49,13 @@ def find_tables(
     return tables
 
 
-def _lattice_tables(words: list[Word], strokes: list[tuple[float, float, float, float]]) -> list[FoundTable]:
-    """Ruled tables: cells from the grid that the page's rules form (pdfplumber's grid logic)."""
-    edges = []
-    for x0, top, x1, bottom in strokes:
-        w, h = x1 - x0, bottom - top
-        if w < 2.5 and h >= 4:
-            x = (x0 + x1) / 2
-            edges.append({"orientation": "v", "x0": x, "x1": x, "top": top, "bottom": bottom})
-        elif h < 2.5 and w >= 4:
-            y = (top + bottom) / 2
-            edges.append({"orientation": "h", "x0": x0, "x1": x1, "top": y, "bottom": y})
-    n_v = sum(e["orientation"] == "v" for e in edges)
-    n_h = len(edges) - n_v
-    if n_v < 2 or n_h < 2 or n_v * n_h > 4_000_000:
-        return []  # no grid, or so many strokes (a plot, a map) that intersecting them is too slow
-    from pdfplumber import table as pdfplumber_table
-
-    for e in edges:
-        e.update(width=e["x1"] - e["x0"], height=e["bottom"] - e["top"], doctop=e["top"],
-                 y0=-e["bottom"], y1=-e["top"], object_type="line")
-    edges = pdfplumber_table.merge_edges(edges, 3, 3, 3, 3)
-    intersections = pdfplumber_table.edges_to_intersections(edges, 3, 3)
-    cells = pdfplumber_table.intersections_to_cells(intersections)
-    found = []
-    for group in pdfplumber_table.cells_to_tables(cells):
-        grid = pdfplumber_table.Table(None, group).rows  # type: ignore[arg-type]
-        if len(grid) < 2 or len(grid[0].cells) < 2:
-            continue
-        x0 = min(c[0] for c in group)
-        top = min(c[1] for c in group)
-        x1 = max(c[2] for c in group)
-        bottom = max(c[3] for c in group)
-        inside = [w for w in words if x0 <= (w.x0 + w.x1) / 2 <= x1 and top <= (w.top + w.bottom) / 2 <= bottom]
-        if not inside:
-            continue
-        text_words = _drop_leaders(inside)
-        rows = []
-        complete = True
-        for row in grid:
-            cells_text = []
-            for cell in row.cells:
-                if cell is None:
-                    cells_text.append("")
-                    continue
-                cw = [w for w in text_words if cell[0] <= (w.x0 + w.x1) / 2 <= cell[2]
-                      and cell[1] <= (w.top + w.bottom) / 2 <= cell[3]]
-                lines = _cell_lines(cw)
-                if not _plausible_cell(lines):
-                    complete = False
-                    break
-                cells_text.append(" ".join(w.text for line in lines for w in line))
-            if not complete:
-                break
-            rows.append(cells_text)
-        rows = _tidy(rows)
-        if not complete or sum(1 for r in rows if sum(1 for c in r if c) >= 2) < 2:
-            continue  # rules that do not separate all cells: leave it to the stream method
-        found.append(FoundTable(rows=rows, bbox=(x0, top, x1, bottom), header_rows=header_rows(rows),
-                                method="lattice", words=inside))
-    return found
-
-
-def _cell_lines(words: list[Word]) -> list[list[Word]]:
-    """Words of one cell as text lines, top to bottom, each left to right."""
-    lines: list[list[Word]] = []
-    for w in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
-        if lines and abs((lines[-1][-1].top + lines[-1][-1].bottom) / 2 - (w.top + w.bottom) / 2) < 0.5 * w.height:
-            lines[-1].append(w)
-        else:
-            lines.append([w])
-    return [sorted(line, key=lambda w: w.x0) for line in lines]
-
-
-def _plausible_cell(lines: list[list[Word]]) -> bool:
-    """A real grid cell holds wrapped text, not several columns or rows of figures."""
-    numeric_lines = 0
-    for line in lines:
-        h = statistics.median(w.height for w in line)
-        if any(b.x0 - a.x1 > 1.2 * h for a, b in zip(line, line[1:])):
-            return False  # a missing vertical rule: two columns share this cell
-        if all(_numeric(w.text) for w in line):
-            numeric_lines += 1
-    return numeric_lines < 3  # rows of figures in one cell: missing horizontal rules
-
-
-def _drop_leaders(words: list[Word]) -> list[Word]:
-    """Remove dot leaders and rules typed as text ("......", "-----"); trim leaders off words."""
-    out = []
-    for w in words:
-        if _LEADER.match(w.text):
-            continue
-        m = _TRAILING_LEADER.search(w.text)
-        if m and m.start() > 0:
-            keep = w.text[: m.start()].rstrip()
-            x1 = w.x0 + (w.x1 - w.x0) * len(keep) / max(len(w.text), 1)
-            w = Word(keep, w.x0, w.top, x1, w.bottom, w.index)
-        out.append(w)
-    return out
-
-
-def visual_lines(words: list[Word]) -> list[_VLine]:
-    """Words grouped into visual lines across the whole page (top to bottom, left to right)."""
-    lines: list[_VLine] = []
-    recent: list[Word] = []  # the last words of the current line (superscripts sit higher)
-    for w in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
-        mid = (w.top + w.bottom) / 2
-        if recent and min(x.top for x in recent) <= mid <= max(x.bottom for x in recent):
-            lines[-1].words.append(w)
-            recent = recent[-2:] + [w]
-            continue
-        lines.append(_VLine([w]))
-        recent = [w]
-    for ln in lines:
-        ln.words.sort(key=lambda w: w.x0)
-        _segment(ln)
-    return lines
-
-
-def _segment(ln: _VLine) -> None:
-    h = ln.height
-    ln.segments = []
-    seg = [ln.words[0]]
-    for prev, w in zip(ln.words, ln.words[1:]):
-        if w.x0 - prev.x1 > SEGMENT_GAP * h:
-            ln.segments.append(seg)
-            seg = []
-        seg.append(w)
-    ln.segments.append(seg)
-
-
-def _split_text_columns(lines: list[_VLine], width: float) -> list[_VLine]:
+def _split_text_columns(lines: list[VLine], width: float) -> list[VLine]:
     """Cut a column of running text off lines that it shares with a table beside it.
 
     A text column is found from prose segments that start at the same x; on lines that also
     have words outside it, the words inside it are dropped (they belong to the prose).
     """
-    starts: dict[int, list[tuple[list[Word], _VLine]]] = {}
+    starts: dict[int, list[tuple[list[Word], VLine]]] = {}
     for ln in lines:
         for seg in ln.segments:
             if _is_prose_segment(seg, width):
@@ -259,7 +72,7 @@ def _split_text_columns(lines: list[_VLine], width: float) -> list[_VLine]:
         # a column is a vertical run of its lines, each ending near the column's right edge
         found = sorted((item for item in found if abs(_seg_box(item[0])[1] - right) < 0.1 * (right - left)),
                        key=lambda item: item[1].top)
-        run: list[_VLine] = []
+        run: list[VLine] = []
         for _, ln in found + [(None, None)]:
             if ln is not None and (not run or ln.top - run[-1].bottom < 2.5 * ln.height):
                 if not run or ln is not run[-1]:
@@ -283,55 +96,44 @@ def _split_text_columns(lines: list[_VLine], width: float) -> list[_VLine]:
         if words is not ln.words:
             if not words:
                 continue
-            ln = _VLine(words)
-            _segment(ln)
+            ln = VLine(words)
+            split_segments(ln)
         out.append(ln)
     return out
 
 
 def _is_prose_segment(seg: list[Word], width: float) -> bool:
     x0, x1 = _seg_box(seg)
-    return sum(1 for w in seg if not _numeric(w.text)) >= 6 and x1 - x0 > 0.25 * width
+    return sum(1 for w in seg if not is_numeric(w.text)) >= 6 and x1 - x0 > 0.25 * width
 
 
 def _seg_box(seg: list[Word]) -> tuple[float, float]:
     return seg[0].x0, max(w.x1 for w in seg)
 
 
-_NOT_A_VALUE = frozenset({"-", "–", "—", "n/a", "na", "NA", "(X)", "*", "..", "x"})
-_DIGIT = re.compile(r"\d")
-
-
-def _numeric(text: str) -> bool:
-    """A figure (or a placeholder for a missing one) rather than words."""
-    if _DIGIT.search(text) is None:
-        return text in _NOT_A_VALUE
-    return bool(_NUMERIC.match(text))
-
-
-def _is_prose_line(ln: _VLine, width: float) -> bool:
+def _is_prose_line(ln: VLine, width: float) -> bool:
     """Running text: a segment of many words spanning a good part of the page (or a list item)."""
     for seg in ln.segments:
         if _is_prose_segment(seg, width):
             return True
-        n_text = sum(1 for w in seg if not _numeric(w.text))
+        n_text = sum(1 for w in seg if not is_numeric(w.text))
         if n_text >= 5 and len(ln.segments) == 2 and _MARKER.match(ln.segments[0][0].text) \
                 and len(ln.segments[0]) == 1:
             return True
     return False
 
 
-def _is_candidate(ln: _VLine, width: float) -> bool:
+def _is_candidate(ln: VLine, width: float) -> bool:
     if _is_prose_line(ln, width):
         return False
     if len(ln.segments) >= 2:
         return True
-    return sum(1 for w in ln.words if _numeric(w.text)) >= 3
+    return sum(1 for w in ln.words if is_numeric(w.text)) >= 3
 
 
-def _regions(lines: list[_VLine], width: float) -> list[list[_VLine]]:
+def _regions(lines: list[VLine], width: float) -> list[list[VLine]]:
     """Runs of table-like lines (short lines allowed inside), extended upwards by header lines."""
-    regions: list[list[_VLine]] = []
+    regions: list[list[VLine]] = []
     n = len(lines)
     i = 0
     taken = -1
@@ -376,7 +178,7 @@ def _regions(lines: list[_VLine], width: float) -> list[list[_VLine]]:
     return regions
 
 
-def _gutters(lines: list[_VLine], min_gap: float) -> list[tuple[float, float]]:
+def _gutters(lines: list[VLine], min_gap: float) -> list[tuple[float, float]]:
     """X-ranges that no word of ``lines`` covers and that are at least ``min_gap`` wide."""
     spans = sorted((w.x0, w.x1) for ln in lines for w in ln.words)
     out = []
@@ -388,7 +190,7 @@ def _gutters(lines: list[_VLine], min_gap: float) -> list[tuple[float, float]]:
     return out
 
 
-def _build(lines: list[_VLine]) -> FoundTable | None:
+def _build(lines: list[VLine]) -> FoundTable | None:
     most = max(len(ln.segments) for ln in lines)
     body = [ln for ln in lines if len(ln.segments) >= max(2, 0.6 * most)]
     if len(body) < 2:
@@ -423,7 +225,7 @@ def _build(lines: list[_VLine]) -> FoundTable | None:
     grid, ncols = _merge_phrase_columns(grid, ncols, h)
     if ncols < 2:
         return None
-    rows = _tidy([[" ".join(w.text for w in cell) for cell in cells] for cells in grid])
+    rows = tidy([[" ".join(w.text for w in cell) for cell in cells] for cells in grid])
     if not rows or len(rows[0]) < 2 or not _looks_tabular(rows):
         return None
     used = [w for ln in lines for w in ln.words]
@@ -432,30 +234,12 @@ def _build(lines: list[_VLine]) -> FoundTable | None:
     return FoundTable(rows=rows, bbox=bbox, header_rows=header_rows(rows), method="stream", words=used)
 
 
-def _tidy(rows: list[list[str]]) -> list[list[str]]:
-    """Rows without the rows and columns that are empty throughout."""
-    rows = [row for row in rows if any(row)]
-    if not rows:
-        return []
-    keep = [c for c in range(len(rows[0])) if any(row[c] for row in rows)]
-    return [[row[c] for c in keep] for row in rows]
-
-
-def header_rows(rows: list[list[str]]) -> int:
-    """Rows above the first row whose values (after the first column) are mostly figures; 1..4."""
-    for i, row in enumerate(rows):
-        values = [c for c in row[1:] if c]
-        if values and sum(1 for c in values if all(_numeric(t) for t in c.split())) >= 0.5 * len(values):
-            return min(max(i, 1), 4)
-    return 1
-
-
 def _merge_phrase_columns(grid: list[list[list[Word]]], ncols: int, h: float) -> tuple[list[list[list[Word]]], int]:
     """Join neighbouring columns whose words are only ever a phrase apart (one split text column)."""
     c = 0
     while c < ncols - 1:
         both = [(cells[c], cells[c + 1]) for cells in grid if cells[c] and cells[c + 1]]
-        numeric = sum(1 for a, b in both if _numeric(a[-1].text) and _numeric(b[0].text))
+        numeric = sum(1 for a, b in both if is_numeric(a[-1].text) and is_numeric(b[0].text))
         phrase = both and all(b[0].x0 - a[-1].x1 < 0.45 * h for a, b in both) and numeric < len(both) / 2
         if phrase:
             for cells in grid:
@@ -474,7 +258,7 @@ def _looks_tabular(rows: list[list[str]]) -> bool:
     if sum(1 for f in filled if f >= 2) < 2:
         return False
     words = statistics.fmean(len(c.split()) for c in cells)
-    numeric = sum(1 for c in cells if all(_numeric(t) for t in c.split())) / len(cells)
+    numeric = sum(1 for c in cells if all(is_numeric(t) for t in c.split())) / len(cells)
     if words > 4.5 and numeric < 0.3:
         return False
     single = sum(1 for c in cells if len(c) == 1 and not c.isdigit()) / len(cells)
@@ -482,16 +266,16 @@ def _looks_tabular(rows: list[list[str]]) -> bool:
         return False  # letters of rotated or scattered text, not cells
     if len(rows) < 3 and words >= 2.5 and numeric < 0.2:
         return False  # two lines of text side by side
-    phrases = [c for c in cells if len(c.split()) >= 2 and not _numeric(c.split()[0])]
+    phrases = [c for c in cells if len(c.split()) >= 2 and not is_numeric(c.split()[0])]
     if numeric < 0.2 and len(phrases) >= 4 and sum(1 for c in phrases if c[0].islower()) > 0.4 * len(phrases):
         return False  # sentences cut into pieces: prose in columns
-    texts = [c for c in cells if not all(_numeric(t) for t in c.split())]
+    texts = [c for c in cells if not all(is_numeric(t) for t in c.split())]
     if numeric < 0.5 and texts and statistics.fmean(len(c.split()) for c in texts) >= 4.0:
         return False  # long runs of words: text columns
     pairs = continued = 0
     for col in zip(*rows):
         for a, b in zip(col, col[1:]):
-            if a and b and len(a.split()) >= 2 and not _numeric(a.split()[0]):
+            if a and b and len(a.split()) >= 2 and not is_numeric(a.split()[0]):
                 pairs += 1
                 continued += b[0].islower()
     if numeric < 0.5 and pairs >= 2 and continued >= 0.5 * pairs:

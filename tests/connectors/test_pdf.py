@@ -164,10 +164,11 @@ def test_rotated_pages_read_left_to_right(tmp_path: Path, degrees: int) -> None:
 
 
 def test_vertical_margin_text_is_one_word() -> None:
-    from connectors.pdf_tables import Word
+    from connectors.pdf_layout import Word
+    from connectors.pdf_words import join_vertical
 
     # PDFium reports text that runs up the page one turned character at a time: wide, short boxes
     letters = [Word(ch, 10, 500 - 6 * i, 19, 506 - 6 * i, i) for i, ch in enumerate("Draft")]
     body = [Word("Body", 72, 100, 100, 112, 10)]
-    words = pdf._join_vertical(letters + body)
+    words = join_vertical(letters + body)
     assert [(w.text, w.vertical) for w in words] == [("Draft", True), ("Body", False)]

@@ -12,7 +12,8 @@ import pytest
 from tests.fixtures_docs import TABLE_ROWS, make_table_pdf, make_text_pdf  # noqa: E402
 
 from connectors import pdf  # noqa: E402
-from connectors.pdf_tables import Word, find_tables  # noqa: E402
+from connectors.pdf_layout import Word  # noqa: E402
+from connectors.pdf_tables import find_tables  # noqa: E402
 from ragkit.eval.tables import evaluate_icdar, evaluate_tabula, normalize_cell  # noqa: E402
 
 ICDAR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pdf_tables" / "icdar2013"
