@@ -12,6 +12,8 @@ import numpy as np
 from ragkit.config import VectorStoreConfig
 from ragkit.offline import enforce_offline
 
+EXACT_MAX = 50_000  # vectors: a collection up to this size answers a search that HNSW answers short exactly
+
 
 class ChromaVectorStore:
     """Vectors keyed by chunk id in one chroma collection. We always pass our own vectors: chroma's
@@ -187,14 +189,77 @@ class ChromaVectorStore:
         return self.query_batch(np.asarray(vector, dtype=np.float32)[None, :], k)[0]
 
     def query_batch(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """The top ``k`` (id, 1 - distance) per query vector, best first: chroma's HNSW answer, which is
+        approximate, except where it comes back short of ``k``. Then, in a collection of at most
+        ``EXACT_MAX`` vectors, the answer is exact (every stored vector scored, ties by id) when ``k``
+        covers the whole collection or the HNSW answer holds fewer than min(k, size) ids.
+
+        HNSW is approximate even for k >= size: an embedded chroma below ``sync_threshold`` vectors
+        (1000) keeps no saved index and rebuilds it from its write log in every process that opens
+        it, inserting in parallel in hash-map order, and such a graph can leave a vector unreachable,
+        missing from every query's answer (3 of 250 opens of a repaired 48-vector store on a loaded
+        2-core machine; tests/test_integrity.py). So a ranking of the whole collection is exact and
+        the same in every process; a top k < size is HNSW's, which may differ between opens.
+        """
         if len(vectors) == 0:
             return []
+        vectors = np.asarray(vectors, dtype=np.float32)
         # no count() per query (13 of 15 ms at 100k vectors): chroma returns all when k exceeds it
-        res = self.collection.query(
-            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=k, include=["distances"]
-        )
+        res = self.collection.query(query_embeddings=vectors, n_results=k, include=["distances"])
         # cosine space: distance = 1 - cosine similarity
-        return [
+        found = [
             [(cid, 1.0 - float(dist)) for cid, dist in zip(ids, dists)]
             for ids, dists in zip(res["ids"], res["distances"])
         ]
+        if all(len(ranked) >= k for ranked in found):
+            return found
+        try:
+            size = self.count()  # only when an answer is short of k: k covers the whole collection, or a miss
+            if size > EXACT_MAX:
+                return found
+            return self._exact(vectors, min(k, size))
+        except Exception as exc:  # a view older than another process's writes cannot read its vectors:
+            if not self.is_vector_race(exc):  # the approximate answer stands (Store.read_consistent
+                raise  # refreshes such a view and reads again)
+            return found
+
+    def _exact(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """The exact top ``k`` of every stored vector per query, as (id, 1 - chroma's distance) in
+        float64, best first, ties by id (the same ranking in every process for the same vectors)."""
+        ids: list[str] = []
+        pages: list[np.ndarray] = []
+        for page_ids, matrix in self.iter_vectors():
+            ids.extend(page_ids)
+            pages.append(matrix)
+        if not ids or k <= 0:
+            return [[] for _ in range(len(vectors))]
+        matrix = np.concatenate(pages).astype(np.float64)
+        queries = np.asarray(vectors, dtype=np.float64)
+        space = self._space()
+        if space == "cosine":  # chroma normalizes both sides: distance = 1 - cosine
+            matrix = matrix / _norms(matrix)
+            queries = queries / _norms(queries)
+            scores = queries @ matrix.T
+        elif space == "ip":  # distance = 1 - inner product
+            scores = queries @ matrix.T
+        else:  # l2: distance = squared euclidean
+            scores = 1.0 - ((queries**2).sum(1)[:, None] - 2.0 * queries @ matrix.T + (matrix**2).sum(1)[None, :])
+        order = np.argsort(np.array(ids, dtype=object), kind="stable")  # ties by id
+        out = []
+        for row in scores:
+            ranked = order[np.argsort(-row[order], kind="stable")][:k]
+            out.append([(ids[i], float(row[i])) for i in ranked])
+        return out
+
+    def _space(self) -> str:
+        """The collection's distance (as created; the config's where chroma does not say)."""
+        try:
+            hnsw = (self.collection.configuration_json or {}).get("hnsw") or {}
+        except Exception:  # another chromadb layout
+            hnsw = {}
+        return str(hnsw.get("space") or self.config.hnsw.get("space", "l2"))
+
+
+def _norms(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.where(norms > 0, norms, 1.0)
