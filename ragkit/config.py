@@ -126,6 +126,15 @@ class ServerConfig:
     token_env: str = "RAGKIT_SERVER_TOKEN"  # when this env variable is set, every route but /health needs it
     token_labels: list[str] = field(default_factory=list)  # access labels of that token ([]: public documents only)
     tokens: list[dict[str, Any]] = field(default_factory=list)  # more tokens: [{env = "VAR", labels = ["hr"]}]
+    # what a request may name and send (docs/server.md "Security")
+    allowed_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"])  # Host header (400 else)
+    cors_origins: list[str] = field(default_factory=list)  # origins that may call the API from a browser ([]: CORS off)
+    generators: list[str] = field(default_factory=list)  # generators /ask may pick besides generator.name
+    max_body_bytes: int = 1_000_000  # a JSON request body (413 above)
+    max_question_chars: int = 4000  # /ask question, each history turn, /search q (422 above)
+    max_history_turns: int = 20  # /ask history turns (422 above)
+    max_meta_chars: int = 4000  # /index meta and a where filter, as JSON (422 above)
+    page_size: int = 100  # GET /documents without ?limit=
 
 
 @dataclass

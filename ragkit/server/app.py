@@ -3,12 +3,19 @@
 Reads (search, ask, documents) run on the server's Kit in request threads; writes (index, upload,
 delete) run one at a time as background jobs on a second Kit in a worker thread (``jobs.py``), so
 searches keep being answered while an index job runs. Models load on the first query.
+
+Every request passes, outermost first: the ``Host`` allow-list (400, ``auth.HostGuard``), CORS when
+``server.cors_origins`` names origins, the ``Origin`` check of writes (403), the bearer token (401),
+the Content-Type of JSON routes (415), then the body size limits (413, ``uploads.BodyLimit``); field
+limits are 422 (``schemas.py``). ``create_app`` serves without a token when none is configured (public
+documents only); ``ragkit serve`` refuses to, unless told ``--open`` on a loopback address.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import shutil
+import tempfile
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +31,7 @@ require("python_multipart", "server", "uploads to ragkit serve")
 from fastapi import FastAPI, Query, Request  # noqa: E402
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
+from starlette.middleware.cors import CORSMiddleware  # noqa: E402
 
 import ragkit  # noqa: E402
 from ragkit.access import AccessError, scoped  # noqa: E402
@@ -33,10 +41,36 @@ from ragkit.server import auth, errors, writer  # noqa: E402
 from ragkit.server.batching import SearchBatcher  # noqa: E402
 from ragkit.server.errors import ApiError  # noqa: E402
 from ragkit.server.jobs import JobRunner  # noqa: E402
-from ragkit.server.schemas import AskRequest, IndexRequest  # noqa: E402
+from ragkit.server.schemas import AskRequest, IndexRequest, check_ask, check_index, check_meta, check_text  # noqa: E402
 from ragkit.server.streaming import stream_answer  # noqa: E402
 from ragkit.server.threadsafe import SerializedEmbedder  # noqa: E402
-from ragkit.server.uploads import receive_files  # noqa: E402
+from ragkit.server.uploads import BodyLimit, receive_files  # noqa: E402
+
+MAX_PAGE = 1000  # the largest ?limit= of GET /documents
+JSON_BODIES = {"/ask": ("application/json",), "/index": ("application/json", "multipart/form-data")}
+POSITIVE = ("max_upload_bytes", "max_body_bytes", "max_question_chars", "max_meta_chars", "page_size")
+
+
+def check_server_config(config: Any, default_generator: str) -> tuple[list[str], set[str]]:
+    """``[server]``'s request limits and allow-lists, checked once at start: the Host patterns and the
+    generators a client may pick (ValueError naming the key)."""
+    from ragkit.generation import GENERATORS
+
+    for key in POSITIVE:
+        if getattr(config, key) < 1:
+            raise ValueError(f"server.{key} must be at least 1, got {getattr(config, key)!r}")
+    if config.max_history_turns < 0:
+        raise ValueError(f"server.max_history_turns must be 0 or more, got {config.max_history_turns!r}")
+    if config.page_size > MAX_PAGE:
+        raise ValueError(f"server.page_size must be at most {MAX_PAGE}, got {config.page_size!r}")
+    for key in ("cors_origins", "generators"):
+        value = getattr(config, key)
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"server.{key} must be a list of names, got {value!r}")
+    unknown = [g for g in config.generators if g not in GENERATORS]
+    if unknown:
+        raise ValueError(f"server.generators: unknown {', '.join(map(repr, unknown))}; valid: {', '.join(GENERATORS)}")
+    return auth.check_host_patterns(config.allowed_hosts), {default_generator, *config.generators}
 
 
 class ServerState:
@@ -48,7 +82,9 @@ class ServerState:
         self.kit = kit
         self.config = kit.config.server
         self.tokens = auth.server_tokens(self.config)  # token -> principal ({}: open, public documents only)
+        self.hosts, self.generators = check_server_config(self.config, kit.config.generator.name)
         self.jobs = JobRunner(self._open_writer, writer.OPERATIONS)
+        self._uploads: Path | None = None  # where uploads wait for their job (made on the first one)
         self.searches = SearchBatcher(lambda queries, k, mode, where: kit.search_batch(queries, k, mode, where))
         self.warm = False
         self._warm_lock = threading.Lock()
@@ -65,8 +101,16 @@ class ServerState:
             self.warm = True
             return result
 
+    def upload_root(self) -> Path:
+        """The server's own folder for received uploads (removed on close, whatever became of the jobs)."""
+        if self._uploads is None:
+            self._uploads = Path(tempfile.mkdtemp(prefix="ragkit-server-"))
+        return self._uploads
+
     def close(self) -> None:
-        self.jobs.close()
+        self.jobs.close()  # the running job finishes; queued ones are cancelled and clean up
+        if self._uploads is not None:
+            shutil.rmtree(self._uploads, ignore_errors=True)
         self.kit.close()
 
 
@@ -110,14 +154,37 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
     )
     app.state.ragkit = state
     errors.install(app)
+    config = state.config
+    # middleware added first runs innermost: body limits, then the checks below, CORS, the Host check
+    app.add_middleware(BodyLimit, body_limit=config.max_body_bytes, upload_limit=config.max_upload_bytes)
 
     @app.middleware("http")
-    async def _auth(request: Request, call_next: Any) -> Any:
+    async def _admit(request: Request, call_next: Any) -> Any:
         try:
+            auth.check_origin(request, config.cors_origins)
             request.state.principal = auth.check(request, state.tokens)
+            check_content_type(request)
         except ApiError as exc:
             return errors.error_response(exc.status, exc.message, exc.headers)
         return await call_next(request)
+
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"], expose_headers=["Link"],
+        )
+    app.add_middleware(auth.HostGuard, allowed=state.hosts)
+
+    def check_content_type(request: Request) -> None:
+        """415 unless a JSON route's body says it is JSON: a cross-site page can send text/plain or a
+        form without a CORS preflight, never application/json."""
+        accepted = JSON_BODIES.get(request.url.path)
+        if request.method != "POST" or accepted is None:
+            return
+        given = request.headers.get("content-type", "")
+        if given.split(";")[0].strip().lower() not in accepted:
+            raise ApiError(415, f"POST {request.url.path} takes Content-Type: {' or '.join(accepted)}"
+                                f" (got {given[:100]!r})")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
@@ -159,9 +226,12 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         """Ranked hits with provenance: source, page, heading, span, chunk id, score."""
         if not q.strip():
             raise ApiError(400, "q: empty query")
+        check_text("q", q, config)
         if mode is not None and mode not in MODES:
             raise ApiError(400, f"mode: unknown {mode!r}; valid: {', '.join(MODES)}")
-        filters = scope(request, parse_where(where))
+        parsed = parse_where(where)
+        check_meta("where", parsed, config)
+        filters = scope(request, parsed)
         hits = state.read(lambda: state.searches.search(q, k, mode, filters))
         return [{**h.to_dict(), "doc_id": h.chunk.doc_id} for h in hits]
 
@@ -172,13 +242,20 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             citation["doc_id"] = doc_ids.get(citation["chunk_id"])
         return data
 
+    def check_generator(name: str | None) -> None:
+        """400 for an unknown generator, 403 for one the server does not let clients pick."""
+        if name is None:
+            return
+        from ragkit.generation import GENERATORS
+
+        if name not in GENERATORS:
+            raise ApiError(400, f"generator: unknown {name!r}; valid: {', '.join(GENERATORS)}")
+        if name not in state.generators:
+            raise ApiError(403, f"generator: {name!r} is not allowed on this server; allowed: "
+                                f"{', '.join(sorted(state.generators))} (generator.name and server.generators)")
+
     def run_ask(body: AskRequest, where: dict[str, Any] | None, on_token: Any = None) -> dict[str, Any]:
         kwargs = {"generator": body.generator, "where": where, "k": body.k, "on_token": on_token}
-        if body.generator is not None:
-            from ragkit.generation import GENERATORS
-
-            if body.generator not in GENERATORS:
-                raise ApiError(400, f"generator: unknown {body.generator!r}; valid: {', '.join(GENERATORS)}")
         if body.history:
             history = [t.model_dump() for t in body.history]
             answer = state.read(lambda: kit.chat(history, body.question, **kwargs))
@@ -191,6 +268,8 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         """An answer with numbered, verified citations; ``"stream": true`` sends Server-Sent Events."""
         if not body.question.strip():
             raise ApiError(400, "question: empty")
+        check_ask(body, config)
+        check_generator(body.generator)
         where = scope(request, body.where)
         if body.stream:
             return StreamingResponse(
@@ -221,20 +300,29 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         """Index server paths under ``server.allowed_root`` (JSON) or uploaded files (multipart) in the
         background; returns a job id to poll at ``/jobs/{id}``."""
         ctype = request.headers.get("content-type", "")
-        if ctype.startswith("multipart/form-data"):
-            folder, paths, _ = await receive_files(request, state.config.max_upload_bytes)
+        if ctype.lower().startswith("multipart/form-data"):
+            folder, paths, _ = await receive_files(request, config.max_upload_bytes, state.upload_root())
+
+            def remove() -> None:
+                shutil.rmtree(folder, ignore_errors=True)
+
             try:
                 check_lock()
+                job, _ = state.jobs.submit("upload", {"folder": str(folder), "files": [p.name for p in paths],
+                                                       "uploader": auth.principal_of(request).key()},
+                                           owner=auth.principal_of(request).key(), cleanup=remove)
             except BaseException:
-                shutil.rmtree(folder, ignore_errors=True)
+                remove()
                 raise
-            job, _ = state.jobs.submit("upload", {"folder": str(folder), "files": [p.name for p in paths]},
-                                       owner=auth.principal_of(request).key())
         else:
             try:
                 body = IndexRequest.model_validate(await request.json())
-            except (ValueError, ValidationError) as exc:
+            except ValidationError as exc:
+                status = 422 if any(e.get("type") in errors.TOO_LONG for e in exc.errors()) else 400
+                raise ApiError(status, f"expected JSON {{\"paths\": [...]}} or a multipart upload: {exc}") from exc
+            except ValueError as exc:
                 raise ApiError(400, f"expected JSON {{\"paths\": [...]}} or a multipart upload: {exc}") from exc
+            check_index(body, config)
             targets = [allowed_path(p) for p in body.paths]
             check_lock()
             job, _ = state.jobs.submit(
@@ -261,10 +349,14 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
         return path
 
     def check_lock() -> None:
-        """409 now rather than a failed job when another process holds the store's write lock."""
-        if not state.jobs.busy:
+        """409 now rather than a failed job when another process holds the store's write lock (never
+        for a job of this server: it queues, see ``JobRunner.check``)."""
+
+        def probe() -> None:
             with kit.store.writer(0):
                 pass
+
+        state.jobs.check(probe)
 
     def sees_job(request: Request, job: Any) -> bool:
         """A job (its paths, results, errors) shows only to who submitted it, or to who reads everything."""
@@ -284,10 +376,21 @@ def create_app(store: str | Path | Kit = ".ragkit") -> FastAPI:
             raise ApiError(404, f"no job {job_id!r}")
         return found.to_dict()
 
-    @app.get("/documents")
-    def documents(request: Request) -> list[dict[str, Any]]:
-        """Every indexed document the token reads: id, source, format, chunks, metadata, labels."""
-        return kit.documents(principal=auth.principal_of(request))
+    @app.get("/documents", response_model=list[dict[str, Any]])
+    def documents(
+        request: Request,
+        limit: Annotated[Optional[int], Query(ge=1, le=MAX_PAGE, description="Page size (default: server.page_size).")] = None,
+        offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
+    ) -> JSONResponse:
+        """A page of the indexed documents the token reads, in source order: id, source, format, chunks,
+        metadata, labels. A ``Link: <...>; rel="next"`` header names the next page while there is one."""
+        size = limit or config.page_size
+        page = kit.documents(principal=auth.principal_of(request), limit=size + 1, offset=offset)
+        headers = {}
+        if len(page) > size:
+            page = page[:size]
+            headers["Link"] = f'</documents?limit={size}&offset={offset + size}>; rel="next"'
+        return JSONResponse(page, headers=headers)
 
     @app.get("/documents/{doc_id:path}")
     def document(doc_id: str, request: Request) -> dict[str, Any]:

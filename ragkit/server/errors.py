@@ -13,7 +13,7 @@ log = logging.getLogger("ragkit.server")
 
 
 class ApiError(Exception):
-    """An error with the HTTP status that fits it (400 bad request, 403, 404, 409, 413 ...)."""
+    """An error with the HTTP status that fits it (400 bad request, 403, 404, 409, 413, 415, 422 ...)."""
 
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
@@ -34,6 +34,14 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+TOO_LONG = frozenset({"string_too_long", "too_long"})  # pydantic's errors for a value over its max_length
+
+
+def validation_status(exc: RequestValidationError) -> int:
+    """422 when a field is over its size limit, 400 for any other invalid request."""
+    return 422 if any(err.get("type") in TOO_LONG for err in exc.errors()) else 400
+
+
 def install(app: FastAPI) -> None:
     """Register the JSON error handlers on ``app``."""
     from ragkit.store import StoreLockedError, StoreMismatchError
@@ -48,7 +56,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, _validation_message(exc))
+        return error_response(validation_status(exc), _validation_message(exc))
 
     @app.exception_handler(StoreLockedError)
     async def _locked(_: Request, exc: StoreLockedError) -> JSONResponse:

@@ -159,11 +159,11 @@ def test_uploads_are_indexed_and_limited(tmp_path: Path):
         accepted = client.post("/index", files=files)
         assert accepted.status_code == 202
         job = wait_job(client, accepted.json()["job_id"])
-        assert job["status"] == "done" and job["result"]["documents"] == ["uploads/notes.txt"]
-        assert job["result"]["failed"][0]["path"] == "bad.pdf"
+        assert job["status"] == "done" and job["result"]["documents"] == ["uploads/@public/notes.txt"]
+        assert job["result"]["failed"][0]["path"] == "uploads/@public/bad.pdf"
         hit = client.get("/search", params={"q": "giraffes sleep", "mode": "lexical"}).json()[0]
-        assert hit["doc_id"] == "uploads/notes.txt"
-        assert client.get("/documents/uploads/notes.txt").json()["text"].startswith("Giraffes")
+        assert hit["doc_id"] == "uploads/@public/notes.txt"
+        assert client.get("/documents/uploads/@public/notes.txt").json()["text"].startswith("Giraffes")
         big = client.post("/index", files={"files": ("big.txt", b"x" * 5000)})
         assert big.status_code == 413 and "max_upload_bytes" in big.json()["error"]
         huge = client.post("/index", files={"files": ("huge.txt", b"x" * 200_000)})  # refused by length
