@@ -189,7 +189,7 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
         started = time.monotonic()
         log = (args.server_log or work / "server.log").open("w")
-        server = subprocess.Popen([*py, "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port),
+        server = subprocess.Popen([*py, "serve", "--store", str(store), "--host", "127.0.0.1", "--open", "--port", str(port),
                                   "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
             while True:

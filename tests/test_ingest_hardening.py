@@ -132,3 +132,21 @@ def test_symlinks_out_of_the_root_are_not_indexed(tmp_path: Path) -> None:
     assert report.added == 1 and not report.failed
     assert [Path(d["source"]).name for d in kit.documents()] == ["in.md"]
     kit.close()
+
+
+def pid_parse(path, source, options):
+    """The real parse after a 2 s sleep, its Document stamped with the worker's pid (in the worker)."""
+    time.sleep(2.0)
+    doc = connectors.guard.parse_file(path, source, options)
+    doc.metadata["pid"] = os.getpid()
+    return doc
+
+
+def test_parse_workers_parse_files_of_one_ingest_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``limits.parse_workers = 2``: ``ragkit index`` keeps two worker processes busy (it used one)."""
+    monkeypatch.setattr(connectors.guard, "parse_file", pid_parse)
+    docs = write_files(tmp_path / "docs", {"a.md": "# A\n\nFirst.", "b.md": "# B\n\nSecond."})
+    kit = _kit(tmp_path, parse_workers=2)
+    assert kit.index([docs]).added == 2
+    assert len({d["metadata"]["pid"] for d in kit.documents()}) == 2
+    kit.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,15 +29,16 @@ def parse_file(task: FileTask, options: ConnectorOptions, guard: ParseGuard | No
 
 
 def prepare(
-    task: FileTask, options: ConnectorOptions, chunker: StructuredChunker, guard: ParseGuard | None = None
+    task: FileTask, options: ConnectorOptions, chunker: StructuredChunker, guard: ParseGuard | None = None,
+    parsed: Future[Document] | None = None,
 ) -> Prepared:
-    """Parse and chunk one file; a bad file (or one over ``limits.max_chunks``) gives a Prepared with
-    ``error`` set, never an exception."""
+    """Parse (or take the ``parsed`` result of ``ParseGuard.load_many``) and chunk one file; a bad file
+    (or one over ``limits.max_chunks``) gives a Prepared with ``error`` set, never an exception."""
     from connectors.base import ConnectorError
     from connectors.limits import check_chunks
 
     try:
-        doc = parse_file(task, options, guard)
+        doc = parsed.result() if parsed is not None else parse_file(task, options, guard)
     except ConnectorError as exc:
         return Prepared(task, None, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - a connector bug must not abort a folder ingest
@@ -66,8 +68,14 @@ class LocalExecutor:
             from connectors.guard import ParseGuard
 
             self._guard = ParseGuard(options)  # worker processes, started once and reused across batches
-        for task in tasks:
-            yield prepare(task, options, chunker, self._guard)
+        if self._guard is None:
+            for task in tasks:
+                yield prepare(task, options, chunker)
+            return
+        # limits.parse_workers files parsed at once, handed back in order (each chunked as it comes)
+        futures = self._guard.load_many((task.path, task.source) for task in tasks)
+        for task, parsed in zip(tasks, futures):
+            yield prepare(task, options, chunker, parsed=parsed)
 
     def embed(self, texts: Sequence[str]) -> list[np.ndarray]:
         if not texts:
