@@ -42,6 +42,9 @@ LIST_VALUES = {  # list-valued settings: what each holds (docs/access.md)
     "server.token_labels": LABELS,
     "server.tokens": st.lists(st.fixed_dictionaries({"env": st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True),
                                                      "labels": LABELS}), max_size=3),
+    "server.allowed_hosts": st.lists(st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True), max_size=3),
+    "server.cors_origins": st.lists(st.from_regex(r"https?://[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True), max_size=3),
+    "server.generators": st.lists(st.sampled_from(["extractive", "local", "openai", "vllm"]), max_size=3, unique=True),
     "access.rules": st.lists(st.fixed_dictionaries({"glob": TEXT.filter(str.strip), "labels": LABELS}), max_size=3),
 }
 
