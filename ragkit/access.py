@@ -5,11 +5,11 @@ document when the document is public or shares at least one label with it; the l
 everything. ``principal=None`` in the SDK and the CLI means the local owner of the store (reads
 everything); the server never uses ``None``: a request runs as the labels bound to its bearer token.
 
-The principal travels with a query as one reserved key of the ``where`` filter (:data:`ACCESS_KEY`),
-so every place that turns ``where`` into the set of allowed chunks (the lexical row mask, the dense
-id filter, the graph view, the generator's evidence) enforces it before ranking, with the same
-per-generation caches as metadata filters (``ragkit.retrieval.filters``). A client-supplied ``where``
-can never carry that key (:func:`scoped` rejects it).
+A query travels as a :class:`Scope`: its metadata filters and the principal it runs as, two typed
+fields, so every place that turns a scope into the set of allowed chunks (the lexical row mask, the
+dense id filter, the graph view, the generator's evidence) enforces the principal before ranking,
+with the same per-generation caches as metadata filters (``ragkit.retrieval.filters``). A filter key
+cannot smuggle a principal in: keys starting with ``@`` are refused (:meth:`Scope.of`).
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from typing import Any
 
 from ragkit.globs import matches
 
-ACCESS_KEY = "@access"  # the reserved ``where`` key: "" (public only) or "hr,legal" (sorted labels)
 ALL = "*"
 SIDECAR_SUFFIX = ".labels"  # ``report.pdf.labels`` labels ``report.pdf``
 FOLDER_SIDECAR = ".ragkit-labels"  # labels every file in its folder and the folders below
@@ -61,7 +60,7 @@ class Principal:
         return self.everything or not labels or bool(labels & self.labels)
 
     def key(self) -> str:
-        """The value of :data:`ACCESS_KEY` in a scoped ``where``."""
+        """The labels as one string: "" (public only) or "hr,legal" (sorted)."""
         return ",".join(sorted(self.labels))
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,25 +80,60 @@ def principal(value: str | Iterable[str] | Principal | None) -> Principal | None
     return Principal(frozenset(ALL if label == ALL else check_label(label, "principal") for label in labels))
 
 
-def scoped(where: Mapping[str, Any] | None, who: str | Iterable[str] | Principal | None) -> dict[str, Any] | None:
-    """``where`` restricted to what ``who`` may read. ``who=None`` (the owner) returns ``where`` as is,
-    and so does a principal holding ``*``. A ``where`` that already names :data:`ACCESS_KEY` while a
-    principal is given is refused (a client must not pick its own labels)."""
+Who = str | Iterable[str] | Principal | None  # what ``principal()`` accepts
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one query may see: metadata filters that must all hold, and the principal it runs as
+    (``None``: unrestricted, the store's local owner or a principal holding ``*``). Hashable: it keys
+    the per-generation caches of allowed chunk ids."""
+
+    filters: tuple[tuple[str, str], ...] = ()
+    principal: Principal | None = None
+
+    @classmethod
+    def of(cls, where: Mapping[str, Any] | Scope | None = None, who: Who = None) -> Scope:
+        """A scope from a ``where`` dict (``source_prefix``, ``doc_id``, ``source``, ``format``, ``kind`` or a
+        metadata key) and a principal. A scope given as ``where`` keeps its principal unless ``who`` narrows
+        it; a filter key starting with ``@`` is refused (reserved, never a way to pick one's labels)."""
+        if isinstance(where, Scope):
+            return where if who is None else cls(where.filters, _reader(who))
+        items = dict(where or {})
+        for key in items:
+            if str(key).startswith("@"):
+                raise AccessError(f"where: {key!r} is reserved; keys starting with '@' are not filters")
+        return cls(tuple(sorted((str(k), str(v)) for k, v in items.items())), _reader(who))
+
+    @property
+    def where(self) -> dict[str, str]:
+        """The metadata filters as a dict."""
+        return dict(self.filters)
+
+    @property
+    def unrestricted(self) -> bool:
+        """True when the scope sees every chunk (no filter, no principal)."""
+        return not self.filters and self.principal is None
+
+    def key(self) -> tuple[tuple[str, str], ...] | None:
+        """A hashable, order-independent key (None when unrestricted)."""
+        if self.unrestricted:
+            return None
+        return self.filters + ((("@principal", self.principal.key()),) if self.principal is not None else ())
+
+
+EVERYTHING = Scope()
+
+
+def _reader(who: Who) -> Principal | None:
+    """The principal a scope restricts to: None for the owner and for a principal holding ``*``."""
     p = principal(who)
-    if p is None:
-        return dict(where) if where else None
-    if where and ACCESS_KEY in where:
-        raise AccessError(f"where: {ACCESS_KEY!r} is reserved; the principal sets it")
-    if p.everything:
-        return dict(where) if where else None
-    return {**(where or {}), ACCESS_KEY: p.key()}
+    return None if p is None or p.everything else p
 
 
-def access_of(where: Mapping[str, Any] | None) -> Principal | None:
-    """The principal a scoped ``where`` runs as (None: no restriction)."""
-    if not where or ACCESS_KEY not in where:
-        return None
-    return principal(str(where[ACCESS_KEY]))
+def scope_of(where: Mapping[str, Any] | Scope | None) -> Scope:
+    """``where`` as a Scope (a Scope stays as it is)."""
+    return Scope.of(where)
 
 
 def visible_sql(value: str, column: str = "d.labels") -> tuple[str, list[str]]:

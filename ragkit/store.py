@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from graphs.store import GRAPH_SCHEMA, delete_document_graph, write_document_graph
-from ragkit.access import ACCESS_KEY, visible_sql
+from ragkit.access import Scope, visible_sql
 from ragkit.config import Config
 from ragkit.stores import generations
 from ragkit.stores.bm25 import Bm25Index
@@ -379,10 +379,16 @@ class Store:
     def failures(self) -> list[dict[str, str]]:
         return [{"path": r[0], "error": r[1]} for r in self.db.execute("SELECT path, error FROM failures ORDER BY path")]
 
-    def filter_ids(self, where: dict[str, Any]) -> set[str]:
-        """Chunk ids matching every condition: source_prefix, doc_id, format, kind, or user metadata."""
-        clauses, params = [], []
-        for key, value in where.items():
+    def filter_ids(self, scope: Scope) -> set[str]:
+        """Chunk ids the scope sees: every filter (source_prefix, doc_id, format, kind, or user metadata)
+        holds and the principal may read the document (public or sharing a label)."""
+        clauses: list[str] = []
+        params: list[str] = []
+        if scope.principal is not None:
+            sql, args = visible_sql(scope.principal.key())
+            clauses.append(sql)
+            params += args
+        for key, value in scope.filters:
             if key == "source_prefix":
                 clauses.append("substr(d.source, 1, ?) = ?")
                 params += [len(str(value)), str(value)]
@@ -392,10 +398,6 @@ class Store:
             elif key == "format":
                 clauses.append("d.format = ?")
                 params.append(str(value))
-            elif key == ACCESS_KEY:  # the principal (ragkit.access): public or sharing a label
-                sql, args = visible_sql(str(value))
-                clauses.append(sql)
-                params += args
             elif key == "kind":
                 clauses.append("c.kind = ?")
                 params.append(str(value))
