@@ -42,7 +42,10 @@ sysdeps:
 	    echo "installing$$missing"; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing system packages:$$missing (tests that need them will skip)"; fi; fi
 
+# the layer contracts (pyproject [tool.importlinter]) and the type check first: both take seconds
 test: install sysdeps
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 clean:
