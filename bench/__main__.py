@@ -54,7 +54,7 @@ USAGE = "usage: python -m bench NAME [args...] | python -m bench --list | python
 
 def run(name: str, argv: list[str]) -> int:
     """Import bench/NAME.py as ``bench.NAME`` and call its ``main`` with ``argv``; its exit status."""
-    from bench import harness  # noqa: F401  (puts the repository root and bench/ on sys.path)
+    from bench import harness  # noqa: F401  (puts the repository root on sys.path)
 
     module = importlib.import_module(f"bench.{name}")
     main = module.main

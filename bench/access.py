@@ -13,9 +13,7 @@ the seconds to embed those documents' chunks.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import os
 import sys
 import time
@@ -24,18 +22,19 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+ROOT = harness.ROOT
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-DATA = ROOT.parent / "shared" / "data" / "scifact"
+DATA = harness.data_path("scifact")
 MODES = ("lexical", "dense", "hybrid", "auto")
 PRINCIPALS: dict[str, Any] = {"owner": None, "public": "", "a": "a", "a,b": "a,b"}
 K = 10
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = harness.log
 
 
 def labels_for(doc_id: str) -> list[str]:
@@ -50,14 +49,12 @@ def readable(labels: list[str], who: Any) -> bool:
     return not labels or bool(set(labels) & mine)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("data", nargs="?", default=str(DATA))
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DATA, positional_data=True)
     parser.add_argument("--docs", type=int, default=0, help="first N corpus documents (0: all)")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--cache", default="/tmp/ragkit-bench-access")
-    parser.add_argument("--json", default="")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import ragkit
     from ragkit.config import Config
@@ -109,8 +106,7 @@ def main() -> None:
                     recall.append(len(relevant & set(got)) / len(relevant))
                     base_recall.append(len(relevant & set(filtered)) / len(relevant))
             row[name] = {
-                "p50_ms": round(float(np.percentile(times, 50)), 1),
-                "p95_ms": round(float(np.percentile(times, 95)), 1),
+                **harness.percentiles_ms(times, 1),
                 "mean_hits": round(float(np.mean(returned)), 2),
                 "forbidden_returned": leaks,
                 f"recall@{K}": round(float(np.mean(recall)), 4) if recall else None,
@@ -141,11 +137,8 @@ def main() -> None:
     }
     log(f"relabel: {results['relabel']}")
     kit.close()
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    return harness.emit(results, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

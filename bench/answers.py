@@ -24,7 +24,6 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads libgomp (see ragkit/generation/local.py)
 
-import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -34,11 +33,10 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
 
-from hotpot import DEFAULT_DATA, DiskEmbedder, exact_match, f1, halves, load, normalize_answer, paragraph_text  # noqa: E402
-from report import emit_report  # noqa: E402
+from bench.hotpot import DEFAULT_DATA, DiskEmbedder, exact_match, f1, halves, load, normalize_answer, paragraph_text  # noqa: E402
 
 from ragkit.generation.citations import strip_markers  # noqa: E402
 from ragkit.types import Block, Document  # noqa: E402
@@ -146,14 +144,12 @@ def run_backend(kit: Any, name: str, records: list[dict[str, Any]], held_out: se
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser = harness.parser(__doc__, data=DEFAULT_DATA)
     parser.add_argument("--backends", default="extractive,local")
     parser.add_argument("--limit", type=int, default=None, help="First N questions only.")
     parser.add_argument("--store", type=Path, default=None, help="Reuse this store (default: a temporary one).")
     parser.add_argument("--openai-url", default=None, help="Also run the openai backend against this server.")
     parser.add_argument("--openai-model", default="")
-    parser.add_argument("--json", type=Path, default=None, help="Also write the report here.")
     args = parser.parse_args(argv)
 
     records = load(args.data)
@@ -176,11 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name in backends:
             report["backends"][name] = run_backend(kit, name, records, held_out)
-            print(f"{name}: {json.dumps(report['backends'][name]['all'])}", file=sys.stderr)
+            harness.log(f"{name}: {json.dumps(report['backends'][name]['all'])}")
         report["machine"]["load_avg_end"] = os.getloadavg()
         kit.close()
-    emit_report(report, args.json)
-    return 0
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":

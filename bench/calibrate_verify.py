@@ -27,7 +27,6 @@ Prints one JSON document: the chosen constants and precision/recall on both halv
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -36,11 +35,10 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
 
-from hotpot import DEFAULT_DATA, DiskEmbedder, halves, load, paragraph_text  # noqa: E402
-from report import emit_report  # noqa: E402
+from bench.hotpot import DEFAULT_DATA, DiskEmbedder, halves, load, paragraph_text  # noqa: E402
 
 from ragkit.generation.extractive import ExtractiveGenerator, _answer_like  # noqa: E402
 from ragkit.generation.sentences import content_terms, split_sentences  # noqa: E402
@@ -385,9 +383,7 @@ def calibrate_relevance(rows: list[dict[str, Any]], negatives: list[dict[str, An
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--json", type=Path, default=None, help="Also write the report here.")
+    parser = harness.parser(__doc__, data=DEFAULT_DATA)
     args = parser.parse_args(argv)
 
     from ragkit.embedding import MiniLMEmbedder
@@ -433,8 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "seconds": round(time.time() - started, 1),
     }
-    emit_report(report, args.json)
-    return 0
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":

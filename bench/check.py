@@ -8,7 +8,6 @@ library's deep and cheap checks in this process; medians are reported.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -17,21 +16,18 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
 
-from report import emit_report  # noqa: E402
+ROOT = harness.ROOT
+DATA = harness.data_path("scifact")
 
-DATA = ROOT.parent / "shared" / "data" / "scifact"
 
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset", nargs="?", type=Path, default=DATA)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DATA, positional_data=True, full_doc=True)
     parser.add_argument("--store", type=Path, default=Path("/tmp/ragkit-bench-scifact"))
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import ragkit
     from ragkit import integrity
@@ -39,9 +35,9 @@ def main() -> int:
 
     kit = ragkit.open(args.store)
     started = time.perf_counter()
-    report = kit.add_documents(list(BeirDataset(args.dataset).documents()))
+    report = kit.add_documents(list(BeirDataset(args.data).documents()))
     build = time.perf_counter() - started
-    print(f"store {args.store}: {report.to_dict()} in {build:.0f} s", file=sys.stderr)
+    harness.log(f"store {args.store}: {report.to_dict()} in {build:.0f} s")
 
     cli, deep, cheap = [], [], []
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -59,7 +55,7 @@ def main() -> int:
         assert integrity.check(kit.store, cheap=True).ok
         cheap.append(time.perf_counter() - t0)
     out = {
-        "dataset": str(args.dataset),
+        "dataset": str(args.data),
         "chunks": result["checked"]["chunks"],
         "vectors_compared": result["checked"]["vectors_compared"],
         "rounds": args.rounds,
@@ -69,8 +65,7 @@ def main() -> int:
         "library_cheap_check_seconds_median": round(statistics.median(cheap), 2),
         "load_average": os.getloadavg()[0],
     }
-    emit_report(out, args.json)
-    return 0
+    return harness.emit(out, args)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ when the check fails. Uses the hashing embedder: the subject is the store's read
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import statistics
@@ -23,18 +21,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     from tests.harness.concurrency import read_jsonl, run
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--readers", type=int, default=4)
     parser.add_argument("--work", help="folder for the corpus, the store and the logs (default: a temp folder)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="ragkit-concurrency-"))
     work.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
@@ -47,8 +47,7 @@ def main() -> int:
                        "p95_ms": round(1000 * times[int(0.95 * (len(times) - 1))], 1)}
     report.update(seconds=args.seconds, readers=args.readers, work=str(work), latency=latency,
                   machine=f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(json.dumps(report, indent=1))
-    return 0 if report["ok"] else 1
+    return harness.emit(report, args, indent=1, status=0 if report["ok"] else 1)
 
 
 if __name__ == "__main__":

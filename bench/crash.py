@@ -42,8 +42,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
 
 from tests.harness.index import command as index_command  # noqa: E402 - the harness whose log we read
 from tests.harness.index import committed_state, phase_at  # noqa: E402
@@ -376,23 +378,22 @@ def child(what: str, rest: list[str]) -> Any:
     raise SystemExit(f"unknown child task {what!r}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--change", type=int, default=60, help="files added/edited/deleted per later round")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--work", help="folder for the corpus and stores (default: a new temp folder)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1:])))
         return 0
     result = run(args)
-    print(json.dumps(result, indent=1, default=str))
     ok = (result["kills"] == result["rounds_run"] and result["exact_ok_rounds"] == result["rounds_run"]
           and result["after_kill_problems"] == 0 and result["fresh_store_identical"])
-    return 0 if ok else 1
+    return harness.emit(result, args, indent=1, default=str, status=0 if ok else 1)
 
 
 if __name__ == "__main__":

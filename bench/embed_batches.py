@@ -9,25 +9,23 @@ ragkit's default (token buckets of 16). Usage:
 """
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import DEFAULT_DATA, load_corpus, to_documents  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+from bench.ingest import DEFAULT_DATA, load_corpus, to_documents  # noqa: E402
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DEFAULT_DATA, positional_data=True, full_doc=True)
     parser.add_argument("--limit", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sizes", default="8,16,32,64")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import ragkit
     from ragkit.embedding import MiniLMEmbedder
@@ -57,16 +55,15 @@ def main() -> int:
         shift = round_no % len(settings)
         for order, size in settings[shift:] + settings[:shift]:
             times[f"{order}/{size}"].append(run(order, size))
-            print(f"round {round_no + 1} {order}/{size}: {times[f'{order}/{size}'][-1]:.2f}s", file=sys.stderr)
+            harness.log(f"round {round_no + 1} {order}/{size}: {times[f'{order}/{size}'][-1]:.2f}s")
     medians = {k: statistics.median(v) for k, v in times.items()}
     base = medians.get("token-buckets/16") or min(medians.values())
-    print(json.dumps({
+    return harness.emit({
         "texts": len(texts),
         "rounds": args.rounds,
         "seconds_median": {k: round(v, 2) for k, v in medians.items()},
         "over_default": {k: round(v / base, 3) for k, v in medians.items()},
-    }, indent=2))
-    return 0
+    }, args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ there. A crash (an exception other than ConnectorError, a failed Document check,
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -22,8 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DATA = harness.SHARED_DATA
 FORMATS = ("pdf", "html", "markdown", "csv", "docx", "xlsx")
 REAL_SEED_BYTES = 80_000  # real files up to this size seed the corpus (bigger ones make slow inputs)
 
@@ -89,8 +91,8 @@ def run_slice(fmt: str, seconds: int, work: Path, timeout: int, rss_mb: int) -> 
     return result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, full_doc=True)
     parser.add_argument("--minutes", type=float, default=60.0, help="total fuzzing time")
     parser.add_argument("--slice", type=float, default=5.0, help="minutes per format before the next")
     parser.add_argument("--formats", default=",".join(FORMATS))
@@ -98,7 +100,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/ragkit-fuzz"))
     parser.add_argument("--timeout", type=int, default=60, help="seconds one input may take")
     parser.add_argument("--rss-mb", type=int, default=3072)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     formats = [f for f in args.formats.split(",") if f]
     args.work.mkdir(parents=True, exist_ok=True)
     seed(args.work, args.data)
@@ -111,7 +113,7 @@ def main() -> int:
         i += 1
         result = run_slice(fmt, int(min(args.slice * 60, left)), args.work, args.timeout, args.rss_mb)
         slices.append(result)
-        print(json.dumps(result), file=sys.stderr, flush=True)
+        harness.log(json.dumps(result))
     per_format = {f: sum(s["inputs"] for s in slices if s["format"] == f) for f in formats}
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -121,8 +123,7 @@ def main() -> int:
         "crashes": [s["crash"] | {"format": s["format"]} for s in slices if "crash" in s],
         "slices": len(slices),
     }
-    print(json.dumps(report, indent=2))
-    return 0
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,15 @@ titles are already merged by the key). Usage:
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
 
 SAME = [
     ("IBM Corporation", "IBM Corp"), ("Microsoft Corporation", "Microsoft Corp."), ("Apple Inc.", "Apple Incorporated"),
@@ -40,14 +41,12 @@ DIFFERENT = [
 ]
 
 
-def main() -> None:
-    from bench.report import emit_report
+def main(argv: list[str] | None = None) -> int:
     from graphs.resolve import normalize
     from ragkit.embedding import MiniLMEmbedder
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    parser = harness.parser(__doc__)
+    args = parser.parse_args(argv)
     embedder = MiniLMEmbedder()
     pairs = [(a, b, 1) for a, b in SAME] + [(a, b, 0) for a, b in DIFFERENT]
     names = sorted({n for a, b, _ in pairs for n in (a, b)})
@@ -66,8 +65,8 @@ def main() -> None:
               "same_after_normalization": sum(normalize(a) == normalize(b) for a, b in SAME),
               "grid": rows, "pairs": sorted([{"cos": round(c, 3), "same": y, "a": a, "b": b} for c, y, a, b in cos],
                                             key=lambda r: -r["cos"])}
-    emit_report(report, args.json)
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -11,17 +11,17 @@ Tune on ``--split train`` (the router's dense floor was); report ``test``.
 """
 from __future__ import annotations
 
-import argparse
 import pickle
 import random
 import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-DATA = REPO.parent / "shared" / "data" / "scifact"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DATA = harness.SHARED_DATA / "scifact"
 
 
 class FixedLists:
@@ -35,7 +35,7 @@ class FixedLists:
         return [self.pairs[q] for q in queries]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     import ragkit
@@ -44,18 +44,15 @@ def main() -> None:
     from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
     from ragkit.router import AutoRetriever
-    from report import emit_report
-    from retrieval import typo
+    from bench.retrieval import typo
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = harness.parser(__doc__, data=DATA)
     parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--rates", default="0.3,0.6,0.9")
     parser.add_argument("--split", default="test")
     parser.add_argument("--cache", type=Path, help="a pickle of the candidate lists, written and reused")
     parser.add_argument("--no-graph", action="store_true", help="auto without its graph part (balance only)")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     kit = ragkit.open(args.store)
     queries, qrels = BeirDataset(args.data).split_queries(args.split)
@@ -112,8 +109,8 @@ def main() -> None:
     if args.cache:
         args.cache.write_bytes(pickle.dumps(cache))
     kit.close()
-    emit_report(out, args.json)
+    return harness.emit(out, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

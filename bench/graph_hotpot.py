@@ -8,7 +8,6 @@ built on first use and reused.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 import time
@@ -16,9 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "hotpotqa_dev_subset"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DATA = harness.SHARED_DATA / "hotpotqa_dev_subset"
 FILES = [DATA / "hotpotqa_dev_distractor_raw200.jsonl", DATA / "hotpotqa_dev_ircot500.jsonl"]
 
 
@@ -38,15 +39,12 @@ def rankings(kit: Any, questions: list[Any], mode: str, settings: Any = None) ->
     return doc_rankings(kit, [q.text for q in questions], variant(mode, kit.config.retrieval), DocMap(kit.store))
 
 
-def main() -> None:
-    from bench.report import emit_report
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__)
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--tune", action="store_true", help="grid over router settings on raw-200 only")
     parser.add_argument("--modes", default="lexical,dense,hybrid,graph,auto")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import ragkit
     from ragkit.eval.beir import index_corpus
@@ -86,10 +84,10 @@ def main() -> None:
                              "recall@5": round(recall(all_ranked, all_q, 5), 4)}
             row["seconds"] = round(time.perf_counter() - t0, 1)
             report[mode] = row
-            print(mode, row, file=sys.stderr, flush=True)
+            harness.log(f"{mode} {row}")
     kit.close()
-    emit_report(report, args.json)
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

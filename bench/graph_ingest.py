@@ -11,7 +11,6 @@ store at DIR (for ``ragkit eval beir --store DIR``).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -23,9 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "scifact"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DEFAULT_DATA = harness.SHARED_DATA / "scifact"
 
 
 def child(variant: str, data: Path, limit: int | None, store: Path) -> dict[str, float]:
@@ -73,25 +74,21 @@ def run(args: list[str]) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DEFAULT_DATA, positional_data=True)
     parser.add_argument("--variants", default="off,spacy,fast")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--keep", type=Path)
-    parser.add_argument("--json", type=Path)
     parser.add_argument("--child")
     parser.add_argument("--load")
     parser.add_argument("--store", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child, args.data, args.limit, args.store)))
-        return
+        return 0
     if args.load:
         print(json.dumps(load_child(Path(args.load))))
-        return
-    from bench.report import emit_report
-
+        return 0
     report: dict[str, object] = {"data": str(args.data), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
                                  "variants": {}}
     tmp = Path(tempfile.mkdtemp(prefix="ragkit-graph-ingest-"))
@@ -115,8 +112,8 @@ def main() -> None:
                                   for v, r in report["variants"].items() if v != "off"}  # type: ignore[union-attr]
         report["cpu_ratio_vs_off"] = {v: round(r["cpu_seconds"] / off["cpu_seconds"], 2)  # type: ignore[index]
                                       for v, r in report["variants"].items() if v != "off"}  # type: ignore[union-attr]
-    emit_report(report, args.json)
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,31 +5,28 @@ spent in graph retrieval (entity linking + PPR + hops + structure), p50 / p95 in
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "scifact"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DATA = harness.SHARED_DATA / "scifact"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     import ragkit
-    from bench.report import emit_report
     from ragkit.eval.beir import BeirDataset
     from ragkit.retrieval import service
     from ragkit.router import plan
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = harness.parser(__doc__, data=DATA)
     parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     kit = ragkit.open(args.store)
     queries, _ = BeirDataset(args.data).split_queries("test")
     texts = list(queries.values())[: args.queries]
@@ -54,11 +51,11 @@ def main() -> None:
         times["entity_linking"].append((time.perf_counter() - started) * 1000)
     report = {"store": str(args.store), "queries": len(texts), "graph_load_seconds": round(load, 2)}
     for name, values in times.items():
-        report[name] = {"p50_ms": round(float(np.percentile(values, 50)), 2), "p95_ms": round(float(np.percentile(values, 95)), 2)}
+        report[name] = harness.percentiles_ms(values, 2)
     report["auto_over_hybrid_p50"] = round(report["auto"]["p50_ms"] / report["hybrid"]["p50_ms"], 2)
     kit.close()
-    emit_report(report, args.json)
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

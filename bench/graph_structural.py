@@ -10,7 +10,6 @@ each other with link texts that do not name their target.
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -18,8 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
 
 PRODUCTS = {"Orca": "orca", "Heron": "heron", "Lynx": "lynx", "Otter": "otter"}
 VERSIONS = {"Orca": ["1.2", "1.3", "2.0"], "Heron": ["3.1", "3.2", "4.0"], "Lynx": ["4.1", "4.2", "5.0"],
@@ -165,13 +166,10 @@ def evaluate(kit: Any, queries: list[tuple[str, dict[str, Any]]], modes: tuple[s
     return out
 
 
-def main() -> None:
-    from bench.report import emit_report
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", type=Path)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__)
     parser.add_argument("--embedder", default="minilm")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     import ragkit
     from ragkit.config import Config, EmbedderConfig
 
@@ -187,8 +185,8 @@ def main() -> None:
         kit.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    emit_report(report, args.json)
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

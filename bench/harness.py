@@ -31,10 +31,12 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def setup_paths() -> None:
-    """The repository root (``ragkit``, ``connectors``, ``bench``) and ``bench/`` (sibling helpers) importable."""
-    for path in (str(BENCH), str(ROOT)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    """The repository root importable (``ragkit``, ``connectors``, ``tests``, and ``bench`` itself).
+
+    Only the root: a bench imports its siblings as ``bench.hotpot`` etc. (``bench/`` on ``sys.path``
+    would let ``bench/tables.py`` shadow PyTables in whatever process imports the harness)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
 
 
 setup_paths()
@@ -47,6 +49,7 @@ def data_path(*parts: str) -> Path:
 
 # -- arguments -----------------------------------------------------------------------------------------
 _QUIET = False
+SUPPRESS = argparse.SUPPRESS  # help= of the hidden options (a bench's child modes)
 
 
 class BenchParser(argparse.ArgumentParser):

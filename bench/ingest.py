@@ -8,8 +8,6 @@ spread of each. Usage:
 """
 from __future__ import annotations
 
-import argparse
-import gzip
 import json
 import os
 import platform
@@ -21,8 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "scifact"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DEFAULT_DATA = harness.data_path("scifact")
 # ragkit: default chunking (every token of every document embedded, chunks within the model's window);
 # ragkit-1024: chunks of up to 1,024 tokens like llama-index's default SentenceSplitter, so the model
 # truncates them to its 256-token window exactly as llama-index does (the same embedding work);
@@ -31,17 +32,7 @@ VARIANTS = ("ragkit", "ragkit-1024", "embed", "llamaindex")
 
 
 def load_corpus(data: Path, limit: int | None) -> list[dict[str, str]]:
-    path = data / "corpus.jsonl.gz"
-    opener = gzip.open if path.exists() else open
-    path = path if path.exists() else data / "corpus.jsonl"
-    docs = []
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                docs.append(json.loads(line))
-                if limit and len(docs) >= limit:
-                    break
-    return docs
+    return harness.beir_corpus(data, limit or None)
 
 
 def to_documents(records: list[dict[str, str]]):
@@ -156,14 +147,13 @@ def _llamaindex(records: list[dict[str, str]]) -> tuple[float, list[str], int]:
     return seconds, texts, Settings.embed_model.embed_batch_size
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DEFAULT_DATA, positional_data=True, full_doc=True)
     parser.add_argument("--limit", type=int, default=None, help="first N documents only")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--child", default=None, help=harness.SUPPRESS)
+    args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(run_variant(args.child, args.data, args.limit)))
         return 0
@@ -179,7 +169,7 @@ def main() -> int:
             out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
             result = json.loads(out.strip().splitlines()[-1])
             results[variant].append(result)
-            print(f"round {round_no + 1} {variant}: {result}", file=sys.stderr)
+            harness.log(f"round {round_no + 1} {variant}: {result}")
     summary: dict[str, object] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "rounds": args.rounds,
@@ -215,8 +205,7 @@ def main() -> int:
             summary[f"{a}_over_{b}_per_round"] = [
                 round(x["seconds"] / y["seconds"], 3) for x, y in zip(results[a], results[b])
             ]
-    print(json.dumps(summary, indent=2))
-    return 0
+    return harness.emit(summary, args)
 
 
 if __name__ == "__main__":
