@@ -49,8 +49,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from ragkit.stores import generations
-    from ragkit.stores.bm25 import Bm25Index
+    from ragkit.store import generations
+    from ragkit.indexes.bm25 import Bm25Index
 
     ids, texts = corpus(args.data, args.size)
     extra_ids, extra_texts = corpus(args.data, 10, seed=2)

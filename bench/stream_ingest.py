@@ -150,7 +150,7 @@ def vectors_child(n: int, path: Path, dims: int) -> None:
     import numpy as np
 
     from ragkit.config import VectorStoreConfig
-    from ragkit.stores.chroma import ChromaVectorStore
+    from ragkit.indexes.chroma import ChromaVectorStore
 
     def rss() -> float:
         with open("/proc/self/status") as fh:

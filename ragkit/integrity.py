@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ragkit.store import Store
-from ragkit.stores import generations
+from ragkit.store import generations
 from ragkit.types import Chunk
 
 VECTOR_TOLERANCE = 1e-4  # max abs difference between a stored vector and its cached one

@@ -51,7 +51,7 @@ class Embedder(Protocol):
 @runtime_checkable
 class VectorStore(Protocol):
     """Vectors keyed by chunk id in one named collection; what the store, the integrity check and
-    dense retrieval use of it (``ragkit.stores.chroma.ChromaVectorStore`` implements it)."""
+    dense retrieval use of it (``ragkit.indexes.chroma.ChromaVectorStore`` implements it)."""
 
     collection_name: str
 
@@ -85,10 +85,10 @@ class VectorStore(Protocol):
 @runtime_checkable
 class LexicalIndex(Protocol):
     """A keyword index over chunk texts, as readers use it: what ``Store.lexical()`` serves (a
-    ``ragkit.stores.segments.SegmentedIndex``, the saved generation) and its in-memory fallback
-    (``ragkit.stores.bm25.Bm25Index``, also the reference the integrity check compares with) implement it.
+    ``ragkit.indexes.segments.SegmentedIndex``, the saved generation) and its in-memory fallback
+    (``ragkit.indexes.bm25.Bm25Index``, also the reference the integrity check compares with) implement it.
     How an index is written is each class's own business (segments are published by
-    ``ragkit.stores.generations``; ``Bm25Index.build`` builds in memory)."""
+    ``ragkit.store.generations``; ``Bm25Index.build`` builds in memory)."""
 
     ids: list[str]  # the live chunk ids, in row order (``query_batch``'s ``mask`` follows it)
 

@@ -207,7 +207,7 @@ def test_stale_current_pointer(damaged):
 def test_lexical_scores_that_differ(damaged):
     """A saved index of the right ids but other texts (e.g. written by a buggy build) is caught by the
     sampled score comparison."""
-    from ragkit.stores import generations
+    from ragkit.store import generations
     from ragkit.store import Store
 
     store, _, expected = damaged
@@ -272,7 +272,7 @@ def test_dense_search_that_hnsw_answers_short_is_exact(tmp_path: Path):
     vector, best first (ties by id)."""
     import numpy as np
 
-    from ragkit.stores.chroma import ChromaVectorStore
+    from ragkit.indexes.chroma import ChromaVectorStore
 
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(30, 16)).astype(np.float32)

@@ -57,7 +57,7 @@ def _instances(kit) -> dict[type, list[object]]:
 
 
 def test_every_protocol_is_true_of_the_classes_in_use(hash_kit, tmp_path: Path):
-    from ragkit.stores.segments import SegmentedIndex
+    from ragkit.indexes.segments import SegmentedIndex
 
     hash_kit.index(write_files(tmp_path / "docs", {"a.txt": "The quick brown fox.", "b.md": "# Rivers\n\nThe Vistula."}))
     table = _instances(hash_kit)
@@ -80,8 +80,8 @@ def test_the_served_lexical_index_is_a_lexical_index(hash_kit, tmp_path: Path):
 
 
 def test_stores_implement_their_protocols(tmp_path: Path):
-    from ragkit.stores.bm25 import Bm25Index
-    from ragkit.stores.chroma import ChromaVectorStore
+    from ragkit.indexes.bm25 import Bm25Index
+    from ragkit.indexes.chroma import ChromaVectorStore
 
     assert isinstance(ChromaVectorStore(tmp_path / "v"), VectorStore)
     assert isinstance(Bm25Index(), LexicalIndex)

@@ -13,7 +13,7 @@ by the write protocol (``Committer.commit_batch``), each step a phase reported t
    batch, deletes the documents of vanished files) and bumps the generation.
 4. ``delete``: stale collections and vectors out; ``lexical``: a segment of the new chunks and tombstones
    of the removed ones are written beside the published lexical index and the new generation published
-   by an atomic rename (:mod:`ragkit.stores.generations`); ``merge`` (when the policy asks): segments
+   by an atomic rename (:mod:`ragkit.store.generations`); ``merge`` (when the policy asks): segments
    merged and published again the same way.
 A crash at any point leaves the last committed generation readable (the batches committed before it
 stay); the next write first repairs the derived stores (:mod:`ragkit.integrity`, its cheap part) and

@@ -168,7 +168,7 @@ def test_a_lock_check_never_overlaps_the_servers_own_job(tmp_path: Path):
     """The 409 check takes the store's lock for an instant: a job of this server starting meanwhile
     waits for it instead of failing, and while a job of ours runs the check is skipped."""
     from ragkit.server.jobs import JobRunner
-    from ragkit.stores.lock import StoreLockedError, writer_lock
+    from ragkit.store.lock import StoreLockedError, writer_lock
 
     lock = tmp_path / "write.lock"
     holding, release = threading.Event(), threading.Event()

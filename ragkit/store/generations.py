@@ -5,7 +5,7 @@ so a reader loads a whole index of one generation and a kill -9 at any point lea
 one intact. Merges write a new segment and publish the same generation again the same way; files no
 ``CURRENT`` names any more are removed after each publish.
 
-Layout: ``seg-<seq>-<rand>/`` (see :class:`ragkit.stores.segments.Segment`), ``del-<segment>-<seq>.npy``
+Layout: ``seg-<seq>-<rand>/`` (see :class:`ragkit.indexes.segments.Segment`), ``del-<segment>-<seq>.npy``
 (sorted local rows deleted from that segment), ``CURRENT``.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.stores.segment_merge import merge_segments
-from ragkit.stores.segments import Segment, SegmentedIndex
+from ragkit.indexes.segment_merge import merge_segments
+from ragkit.indexes.segments import Segment, SegmentedIndex
 
 POINTER = "CURRENT"
 FORMAT = 2
@@ -117,7 +117,7 @@ def _new_segment(base: Path, seq: int, ids: Sequence[str], tokens: Sequence[Sequ
 
 def publish_full(base: Path, generation: int, ids: Sequence[str], texts: Sequence[str]) -> SegmentedIndex:
     """Publish ``generation`` as one segment holding ``ids`` (the manifest's chunks), dropping the rest."""
-    from ragkit.stores.bm25 import Bm25Index
+    from ragkit.indexes.bm25 import Bm25Index
 
     base.mkdir(parents=True, exist_ok=True)
     old = read_state(base)
@@ -135,7 +135,7 @@ def publish_delta(
 ) -> SegmentedIndex:
     """Publish ``generation`` = ``current`` minus the chunks ``removed`` plus the chunks added (a new
     segment): O(changed) work, then the merges the policy asks for (each published the same way)."""
-    from ragkit.stores.bm25 import Bm25Index
+    from ragkit.indexes.bm25 import Bm25Index
 
     state = json.loads(json.dumps(current.state))
     seq = int(state["seq"]) + 1
@@ -166,7 +166,7 @@ def overlay(current: SegmentedIndex, generation: int, removed: Iterable[str], ad
     """``current`` minus ``removed`` plus the chunks added, in memory, for a reader whose committed
     generation is not published yet: nothing is written to the store (the added rows go to a private
     temporary segment, unlinked once mapped). Scores equal those of the published delta."""
-    from ragkit.stores.bm25 import Bm25Index
+    from ragkit.indexes.bm25 import Bm25Index
 
     state = json.loads(json.dumps(current.state))
     dead = _dead_rows(current, removed)

@@ -7,7 +7,7 @@ with plain file reads (no memory-mapped pages that would count in the process's 
 written a block of postings at a time: what stays in memory is a few numbers per row and per term
 (offsets, the row and term maps, the merged term blob), not the postings, ids or tokens.
 
-Layout written (see :class:`ragkit.stores.segments.Segment`): terms sorted by bytes (the union of the
+Layout written (see :class:`ragkit.indexes.segments.Segment`): terms sorted by bytes (the union of the
 inputs' terms), postings in (term, row) order with rows renumbered over the live rows of the inputs in
 order, ids and lengths of the live rows, ``id_order`` sorting the ids. Hand-written: numpy has no
 streaming merge of CSC matrices with string keys.
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 
 if TYPE_CHECKING:
-    from ragkit.stores.segments import Segment
+    from ragkit.indexes.segments import Segment
 
 BLOCK_POSTINGS = 1 << 16  # postings per written block (~3 MB of transient arrays, whatever the index size)
 BLOCK_ROWS = 1 << 14  # rows (or terms) read at a time from an input
@@ -172,7 +172,7 @@ class _Part:
 
 def merge_segments(path: Path, segments: Sequence[tuple[Segment, np.ndarray | None]]) -> None:
     """Write one segment at ``path`` holding the live rows of ``segments`` ((segment, alive mask or
-    None)), in order: the bytes :func:`ragkit.stores.segments._write_postings` would write for them."""
+    None)), in order: the bytes :func:`ragkit.indexes.segments._write_postings` would write for them."""
     parts: list[_Part] = []
     base = 0
     try:

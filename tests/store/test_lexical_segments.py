@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ragkit.store import Store
-from ragkit.stores import generations
-from ragkit.stores.bm25 import Bm25Index
-from ragkit.stores.segments import SegmentedIndex
+from ragkit.store import generations
+from ragkit.indexes.bm25 import Bm25Index
+from ragkit.indexes.segments import SegmentedIndex
 
 WORDS = ("protein cell gene mutation cancer tumor receptor binding pathway signal immune response virus "
          "infection vaccine dose trial patient outcome risk heart brain neuron memory sleep diet obesity "
@@ -160,9 +160,9 @@ def test_a_one_file_commit_through_the_kit_writes_only_its_own_segment(tmp_path:
 
 
 def _reference_merge(path: Path, parts) -> None:
-    """The in-memory merge that :mod:`ragkit.stores.segment_merge` replaced (every term, id and
+    """The in-memory merge that :mod:`ragkit.indexes.segment_merge` replaced (every term, id and
     posting of the inputs loaded at once): the oracle of the streamed one's bytes."""
-    from ragkit.stores.segments import _write_postings
+    from ragkit.indexes.segments import _write_postings
 
     terms_all: set[bytes] = set()
     seg_terms = []
@@ -199,8 +199,8 @@ def _reference_merge(path: Path, parts) -> None:
 def test_the_streamed_merge_writes_the_bytes_of_the_in_memory_merge_in_small_blocks(tmp_path: Path, monkeypatch):
     """Merging in blocks of a few postings and rows (many blocks per segment), with tombstones, empty
     rows, terms whose postings are all deleted and non-ASCII ids, gives the same files byte for byte."""
-    from ragkit.stores import segment_merge
-    from ragkit.stores.segments import Segment
+    from ragkit.indexes import segment_merge
+    from ragkit.indexes.segments import Segment
 
     rng = random.Random(11)
     tokenize = Bm25Index()._tokenize

@@ -7,7 +7,7 @@ import numpy as np
 
 import ragkit
 from ragkit.config import Config, VectorStoreConfig
-from ragkit.stores.chroma import ChromaVectorStore
+from ragkit.indexes.chroma import ChromaVectorStore
 from tests.conftest import write_files
 
 

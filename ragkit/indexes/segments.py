@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.stores.ranking import top_k
+from ragkit.indexes.ranking import top_k
 
 K1 = 1.2
 B = 0.75
@@ -172,7 +172,7 @@ class SegmentedIndex:
 
     def __init__(self, state: dict[str, Any], segments: list[tuple[Segment, np.ndarray | None]],
                  k1: float = K1, b: float = B, stopwords: str = "en", stem: bool = True):
-        from ragkit.stores.bm25 import Bm25Index
+        from ragkit.indexes.bm25 import Bm25Index
 
         self.state = state
         self.generation = int(state["generation"])

@@ -22,14 +22,14 @@ import numpy as np
 from graphs.store import GRAPH_SCHEMA, delete_document_graph, write_document_graph
 from ragkit.access import Scope, visible_sql
 from ragkit.config import Config
-from ragkit.stores import generations
-from ragkit.stores.bm25 import Bm25Index
-from ragkit.stores.chroma import ChromaVectorStore
-from ragkit.stores.lock import StoreLockedError, writer_lock
-from ragkit.stores.manifest import (
+from ragkit.store import generations
+from ragkit.indexes.bm25 import Bm25Index
+from ragkit.indexes.chroma import ChromaVectorStore
+from ragkit.store.lock import StoreLockedError, writer_lock
+from ragkit.store.manifest import (
     CHUNK_SELECT, SCHEMA, blocks_from_json, blocks_to_json, chunk_to_row, migrate, row_to_chunk,
 )
-from ragkit.stores.segments import SegmentedIndex
+from ragkit.indexes.segments import SegmentedIndex
 from ragkit.types import Chunk, Document
 
 __all__ = ["Store", "StoreLockedError", "StoreMismatchError"]
@@ -158,7 +158,7 @@ class Store:
         db.execute("COMMIT")
 
     def writer(self, wait: float = 0.0):  # noqa: ANN201 - a context manager
-        """Hold the store's single-writer lock (see :func:`ragkit.stores.lock.writer_lock`)."""
+        """Hold the store's single-writer lock (see :func:`ragkit.store.lock.writer_lock`)."""
         return writer_lock(self.path / LOCK, wait)
 
     # -- consistent reads -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """BM25 over chunk texts with bm25s (English stopwords, Snowball stemming), built in one go: the reference
-the segmented index (:mod:`ragkit.stores.segments`) is checked against, and its tokenizer."""
+the segmented index (:mod:`ragkit.indexes.segments`) is checked against, and its tokenizer."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.stores.ranking import top_k
+from ragkit.indexes.ranking import top_k
 
 IDS_FILE = "ids.json"
 
