@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 CONFIG_FILE = "config.toml"
 ENV_PREFIX = "RAGKIT_"
 
@@ -351,37 +353,5 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
 
 
 def dumps_toml(data: dict[str, Any]) -> str:
-    """Write a two-level dict (sections of scalars and flat inline tables) as TOML.
-
-    Hand-written because ragkit's config has exactly this shape and tomllib only reads.
-    """
-    lines: list[str] = []
-    for section, values in data.items():
-        lines.append(f"[{section}]")
-        for key, value in values.items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_char(ch: str) -> str:
-    """A character of a TOML basic string: control characters (and DEL) as \\uXXXX, others as is."""
-    return f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + "".join(_TOML_ESCAPES.get(ch) or _toml_char(ch) for ch in value) + '"'
-    if isinstance(value, dict):
-        inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + inner + " }"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+    """The config (sections of settings) as TOML, by ``tomli-w`` (``tomllib`` only reads)."""
+    return tomli_w.dumps(data)
