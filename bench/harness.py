@@ -70,25 +70,37 @@ class BenchParser(argparse.ArgumentParser):
 
 
 def parser(doc: str | None, *, data: Path | None = None, positional_data: bool = False, json_option: bool = True,
-           full_doc: bool = False, **kwargs: Any) -> BenchParser:
-    """The parser of one bench: its description from ``doc`` and the common options.
+           common: bool = True, full_doc: bool = False, **kwargs: Any) -> BenchParser:
+    """The parser of one bench: its description from ``doc`` and the common options (:func:`add_common`).
 
-    ``--json PATH`` (also write the report there) and ``--quiet`` (no report on stdout, no progress on
-    stderr from :func:`log`); ``--data PATH`` (default ``data``) when ``data`` is given, and then also
-    an optional positional data path when ``positional_data`` (the older spelling of some benches).
     ``full_doc``: the whole docstring as the description (kept verbatim), else its first line.
+    ``common=False``: no options here (a bench with subcommands adds them to each with :func:`add_common`).
     """
     doc = doc or ""
     description = doc if full_doc else doc.strip().split("\n")[0]
     if full_doc:
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
     p = BenchParser(description=description, **kwargs)
+    if common:
+        add_common(p, data=data, positional_data=positional_data, json_option=json_option)
+    return p
+
+
+def add_common(p: argparse.ArgumentParser, *, data: Path | None = None, positional_data: bool = False,
+               json_option: bool = True) -> argparse.ArgumentParser:
+    """Add the common options to ``p`` (a bench's parser or one of its subcommands' parsers).
+
+    ``--json PATH`` (also write the report there) and ``--quiet`` (no report on stdout, no progress on
+    stderr from :func:`log`); ``--data PATH`` (default ``data``) when ``data`` is given, and then also
+    an optional positional data path when ``positional_data`` (the older spelling of some benches).
+    """
     if data is not None:
         p.add_argument("--data", type=Path, default=data, help=f"data set (default: {data})")
         if positional_data:
             p.add_argument("data_positional", nargs="?", type=Path, default=None, metavar="DATA",
                            help="the same as --data")
-            p.positional_data = "data_positional"
+            if isinstance(p, BenchParser):
+                p.positional_data = "data_positional"
     if json_option:
         p.add_argument("--json", type=Path, default=None, help="also write the JSON report to this file")
     p.add_argument("--quiet", action="store_true", help="no JSON on stdout and no progress lines")

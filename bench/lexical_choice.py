@@ -11,7 +11,6 @@ reference ragkit's retrieval quality was measured with).
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import sqlite3
 import statistics
@@ -22,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
 
-from report import emit_report  # noqa: E402
-from scale import DATA, queries, sentences  # noqa: E402
+ROOT = harness.ROOT
+
+from bench.scale import DATA, queries, sentences  # noqa: E402
 
 
 def _p(xs: list[float], q: float) -> float:
@@ -41,13 +40,11 @@ def corpus(data: Path, n: int, seed: int = 1) -> tuple[list[str], list[str]]:
     return [f"c{i}" for i in range(n)], [f"{sents[a]} {sents[b]}" for a, b in pairs]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DATA)
     parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from ragkit.store import generations
     from ragkit.indexes.bm25 import Bm25Index
@@ -174,8 +171,7 @@ def main() -> int:
                              "p95_ms": _p(lat, 95), **agreement(tops),
                              "note": "Lucene BM25 with quantized lengths; deleted docs still count in statistics until merged"}
     shutil.rmtree(work, ignore_errors=True)
-    emit_report(report, args.json)
-    return 0
+    return harness.emit(report, args)
 
 
 if __name__ == "__main__":

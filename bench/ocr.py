@@ -18,7 +18,6 @@ Prints one JSON document.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -28,9 +27,11 @@ import time
 import unicodedata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DATA = harness.SHARED_DATA
 
 _TRANSLATE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—": "-", "–": "-", "‐": "-",
                             "•": " ", "\u00a0": " "})
@@ -119,14 +120,13 @@ def charts(data: Path, limit: int | None, cache: Path | None = None) -> dict[str
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DATA)
     parser.add_argument("--engine", default=None, help="rapidocr | tesseract (default: best available)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N chart questions")
     parser.add_argument("--skip-charts", action="store_true")
     parser.add_argument("--cache", type=Path, default=None, help="JSON file keeping chart OCR texts between runs")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     if args.engine:
         os.environ["RAGKIT_OCR_ENGINE"] = args.engine
@@ -140,8 +140,8 @@ def main() -> None:
     }
     if not args.skip_charts:
         result["multichartqa"] = charts(args.data, args.limit, args.cache)
-    print(json.dumps(result, indent=1, ensure_ascii=False))
+    return harness.emit(result, args, indent=1, ensure_ascii=False)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

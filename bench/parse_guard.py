@@ -8,8 +8,6 @@ Each file is parsed ``--rounds`` times both ways, alternating; the median per fi
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import statistics
@@ -18,16 +16,18 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-REAL_PDF = REPO.parent / "shared" / "data" / "pdf_corpus" / "pdf" / "pypdf-004-pdflatex-4-pages.pdf"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+REAL_PDF = harness.data_path("pdf_corpus") / "pdf" / "pypdf-004-pdflatex-4-pages.pdf"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, full_doc=True)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pdf", type=Path, default=REAL_PDF)
-    args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
+    args = parser.parse_args(argv)
     from connectors.guard import ParseGuard, parse_file, warm_up
     from ragkit.types import ConnectorOptions
     from tests.fuzz.seeds import write_seeds
@@ -57,14 +57,13 @@ def main() -> int:
                          "in_process_ms": round(d * 1000, 2), "guarded_ms": round(g * 1000, 2),
                          "overhead_ms": round((g - d) * 1000, 2)})
         guard.close()
-    print(json.dumps({
+    return harness.emit({
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average": os.getloadavg(),
         "worker_startup_s": round(startup, 2),
         "median_overhead_ms": round(statistics.median(r["overhead_ms"] for r in rows), 2),
         "files": rows,
-    }, indent=2))
-    return 0
+    }, args)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ reason, timed out, chunks, seconds and peak memory (this process; parsing runs i
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -22,8 +21,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DATA = harness.SHARED_DATA
 DEFAULT = [DATA / "pdf_corpus", DATA / "pdf_tables"]
 
 
@@ -67,22 +69,21 @@ def run_folder(folder: Path, store: Path, timeout: float, embedder: str) -> dict
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, full_doc=True)
     parser.add_argument("folders", nargs="*", type=Path, default=DEFAULT)
     parser.add_argument("--timeout", type=float, default=60.0, help="limits.parse_timeout (seconds per file)")
     parser.add_argument("--embedder", default="minilm", help="minilm (default) or hash (parsing and indexing only)")
     parser.add_argument("--store", type=Path, default=None, help="parent folder of the stores (default: a temp dir)")
-    args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
+    args = parser.parse_args(argv)
     results = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         base = args.store or Path(tmp)
         for i, folder in enumerate(args.folders):
             results.append(run_folder(folder, base / f"store-{i}", args.timeout, args.embedder))
-            print(json.dumps({k: v for k, v in results[-1].items() if k != "failures"}), file=sys.stderr, flush=True)
-    print(json.dumps({
+            harness.log(json.dumps({k: v for k, v in results[-1].items() if k != "failures"}))
+    return harness.emit({
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average": os.getloadavg(),
         "embedder": args.embedder,
@@ -91,8 +92,7 @@ def main() -> int:
         "peak_rss_mb_indexer": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "peak_rss_mb_workers": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "folders": results,
-    }, indent=2))
-    return 0
+    }, args)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ langchain-community's BM25Retriever (rank-bm25) and langchain-chroma's Chroma, w
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
@@ -28,20 +27,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
 
-from report import emit_report  # noqa: E402
+ROOT = harness.ROOT
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-DATA = ROOT.parent / "shared" / "data" / "scifact"
+DATA = harness.SHARED_DATA / "scifact"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = harness.log
 
 
 def chunk_texts(data: Path, n: int) -> list[str]:
@@ -77,7 +75,7 @@ def timed(fn: Callable[[str], Any], qs: list[str], warmup: int = 5) -> dict[str,
         t0 = time.perf_counter()
         fn(q)
         times.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
+    return {**harness.percentiles_ms(times, 2),
             "mean_ms": round(float(np.mean(times)), 2)}
 
 
@@ -203,19 +201,17 @@ def langchain_retriever(texts: list[str], vectors: np.ndarray, emb: MiniLMForPee
     return ensemble.invoke
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DATA)
     parser.add_argument("--sizes", default="5000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ragkit-bench"))
-    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--peers", default="llama-index,langchain")
-    parser.add_argument("--json", type=Path, help="Also write the results here.")
     parser.add_argument("--build-only", action="store_true", help="Build the ragkit stores and stop.")
     parser.add_argument("--embed-budget", type=int, default=None,
                         help="Embed at most this many new chunks; the rest get stand-in vectors (perturbed real "
                         "MiniLM vectors: latency does not depend on what the vectors mean). Default: embed all.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     sizes = [int(s) for s in args.sizes.split(",")]
     all_texts = chunk_texts(args.data, max(sizes))
@@ -274,8 +270,8 @@ def main() -> None:
         results["sizes"][str(n)] = {"chunks": len(ids), "stand_in_vectors": stand_ins, **row}
         log(json.dumps({n: row}, indent=1))
         kit.close()
-    emit_report(results, args.json)
+    return harness.emit(results, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

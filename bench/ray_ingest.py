@@ -9,18 +9,21 @@ equal, and the largest difference between their vectors.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+DEFAULT_DATA = harness.data_path("scifact")
 
 
 def write_corpus(data: Path, out: Path, n: int) -> int:
@@ -34,12 +37,11 @@ def write_corpus(data: Path, out: Path, n: int) -> int:
     return n
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, data=DEFAULT_DATA)
     parser.add_argument("--docs", type=int, default=300)
     parser.add_argument("--cpus", type=int, default=2)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ragkit
     from ragkit.executors.ray import RayExecutor, RaySession
@@ -61,13 +63,14 @@ def main() -> None:
         ids = sorted(local.store.all_chunk_ids())
         same_ids = ids == sorted(remote.store.all_chunk_ids())
         diff = float(np.abs(local.store.vectors.get_vectors(ids) - remote.store.vectors.get_vectors(ids)).max())
-        print(json.dumps({
+        report = {
             "docs": n, "chunks": len(ids), "cpus": args.cpus, "in_process_s": round(local_s, 1),
             "ray_s": round(ray_s, 1), "same_chunk_ids": same_ids, "max_vector_diff": diff,
-        }))
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return harness.emit(report, args, indent=None)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,7 +9,6 @@ Stores are reused when given (the corpus is added incrementally: unchanged docum
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
@@ -19,16 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
 
-from report import emit_report  # noqa: E402
-DATA = ROOT.parent / "shared" / "data"
+ROOT = harness.ROOT
+DATA = harness.SHARED_DATA
 COLUMNS = ("lexical", "dense", "rrf", "cc", "cc-zscore", "hybrid", "tuned")
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = harness.log
 
 
 def typo(query: str, rate: float, rng: random.Random) -> str:
@@ -146,10 +144,10 @@ def row(result: dict[str, Any], metric: str) -> dict[str, Any]:
     return {m: modes[m].get(metric) for m in modes}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     from ragkit.config import Config
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--scifact", type=Path, default=DATA / "scifact")
     parser.add_argument("--hotpot", type=Path, nargs="*", default=sorted((DATA / "hotpotqa_dev_subset").glob("*.jsonl")))
     parser.add_argument("--scifact-store", type=Path, default=Path("/tmp/scifact-store"))
@@ -157,8 +155,7 @@ def main() -> None:
     parser.add_argument("--hotpot-store", type=Path, default=Path("/tmp/hotpot-store"))
     parser.add_argument("--rerank", default=None, help="nanoranker | cross-encoder (reported as hybrid+rerank)")
     parser.add_argument("--skip", default="", help="Comma-separated parts to skip: scifact,typo,weak,hash,hotpot")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     skip = set(args.skip.split(","))
 
     out: dict[str, Any] = {}
@@ -201,8 +198,8 @@ def main() -> None:
         values = row(result, metric)
         lines.append(f"{name} {metric}".ljust(22) + "".join(f"{values[c]:9.4f}" if values.get(c) is not None else " " * 9 for c in COLUMNS))
     log("\n".join(lines))
-    emit_report(out, args.json)
+    return harness.emit(out, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

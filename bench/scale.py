@@ -34,7 +34,6 @@ query), peak RSS of that query process and disk size per part.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import json
@@ -50,17 +49,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
 
-from report import emit_report  # noqa: E402
+ROOT = harness.ROOT
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = harness.SHARED_DATA
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
 CHUNKS_PER_DOC = 10
 BATCH = 20_000
@@ -68,8 +66,7 @@ WARMUP = 20  # queries per mode before the timed ones
 CORPUS_ROOT = "/ragkit-scale-corpus"  # doc ids of the bulk documents (no such folder on disk)
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = harness.log
 
 
 def sentences(data: Path) -> list[str]:
@@ -566,78 +563,73 @@ def plot(results: list[Path], png: Path) -> None:
     fig.savefig(png, dpi=80)
 
 
-def main() -> int:
-    if sys.argv[1:2] == ["ingest"]:  # the ingest-memory measure lives in its own script; same arguments
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import stream_ingest
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ingest"]:  # the ingest-memory measure lives in its own script; same arguments
+        from bench import stream_ingest
 
-        return stream_ingest.main(sys.argv[2:])
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+        return stream_ingest.main(argv[1:])
+    parser = harness.parser(__doc__, common=False)
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="bulk-write a store of --size chunks")
     b.add_argument("--size", type=int, required=True)
     b.add_argument("--out", type=Path, required=True)
-    b.add_argument("--data", type=Path, default=DATA)
-    b.add_argument("--json", type=Path)
+    harness.add_common(b, data=DATA)
     b.add_argument("--hnsw", type=json.loads, default={}, help='HNSW overrides, e.g. {"ef_construction": 64}')
     b.add_argument("--no-vectors", action="store_true", help="manifest and lexical index only (for `lexical`)")
     v = sub.add_parser("vectors", help="add the synthesized vectors to a store built with --no-vectors")
     v.add_argument("--store", type=Path, required=True)
     v.add_argument("--size", type=int, required=True, help="the --size it was built with")
-    v.add_argument("--data", type=Path, default=DATA)
-    v.add_argument("--json", type=Path)
+    harness.add_common(v, data=DATA)
     v.add_argument("--hnsw", type=json.loads, default={}, help='HNSW overrides, e.g. {"ef_construction": 64}')
     lx = sub.add_parser("lexical", help="lexical-only costs: 1-doc commits through Store, lexical queries")
     lx.add_argument("--store", type=Path, required=True)
-    lx.add_argument("--data", type=Path, default=DATA)
+    harness.add_common(lx, data=DATA)
     lx.add_argument("--label", default="after")
     lx.add_argument("--reps", type=int, default=3)
     lx.add_argument("--queries", type=int, default=100)
-    lx.add_argument("--json", type=Path)
     lx.add_argument("--actions", default="add,update,delete", help="which 1-doc changes to time (add must come first)")
     lq = sub.add_parser("lexical-query", help="(run by lexical in a fresh process)")
     lq.add_argument("--store", type=Path, required=True)
-    lq.add_argument("--data", type=Path, default=DATA)
+    harness.add_common(lq, data=DATA, json_option=False)
     lq.add_argument("--queries", type=int, default=100)
     c = sub.add_parser("catchup", help="a commit whose lexical publish was lost: the next reader's and writer's cost")
     c.add_argument("--store", type=Path, required=True)
-    c.add_argument("--data", type=Path, default=DATA)
+    harness.add_common(c, data=DATA)
     c.add_argument("--reps", type=int, default=3)
     c.add_argument("--full", action="store_true", help="also time a full rebuild (what both did before)")
-    c.add_argument("--json", type=Path)
     r = sub.add_parser("reader", help="an open reader's first queries after another process's commit")
     r.add_argument("--store", type=Path, required=True)
-    r.add_argument("--data", type=Path, default=DATA)
+    harness.add_common(r, data=DATA)
     r.add_argument("--reps", type=int, default=3)
-    r.add_argument("--json", type=Path)
     m = sub.add_parser("measure", help="commit, query, cold-open, RSS and disk costs of a built store")
     m.add_argument("--store", type=Path, required=True)
-    m.add_argument("--data", type=Path, default=DATA)
+    harness.add_common(m, data=DATA)
     m.add_argument("--label", default="after")
     m.add_argument("--reps", type=int, default=3)
     m.add_argument("--queries", type=int, default=100)
-    m.add_argument("--json", type=Path)
     q = sub.add_parser("query", help="(run by measure in a fresh process)")
     q.add_argument("--store", type=Path, required=True)
-    q.add_argument("--data", type=Path, default=DATA)
+    harness.add_common(q, data=DATA, json_option=False)
     q.add_argument("--queries", type=int, default=100)
     sub.add_parser("ingest", help="peak RSS of `ragkit index` on 10k vs 100k files (bench/stream_ingest.py's arguments)")
     p = sub.add_parser("plot", help="plot measure results against store size")
     p.add_argument("results", type=Path, nargs="+")
     p.add_argument("--png", type=Path, required=True)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.cmd == "build":
-        emit_report(build(args.size, args.out, args.data, args.hnsw, not args.no_vectors), args.json)
+        return harness.emit(build(args.size, args.out, args.data, args.hnsw, not args.no_vectors), args)
     elif args.cmd == "vectors":
-        emit_report(add_vectors(args.store, args.size, args.data, args.hnsw), args.json)
+        return harness.emit(add_vectors(args.store, args.size, args.data, args.hnsw), args)
     elif args.cmd == "reader":
-        emit_report(reader_after_commit(args.store, args.data, args.reps), args.json)
+        return harness.emit(reader_after_commit(args.store, args.data, args.reps), args)
     elif args.cmd == "catchup":
-        emit_report(catchup_measure(args.store, args.data, args.reps, args.full), args.json)
+        return harness.emit(catchup_measure(args.store, args.data, args.reps, args.full), args)
     elif args.cmd == "measure":
-        emit_report(measure(args.store, args.data, args.label, args.reps, args.queries), args.json)
+        return harness.emit(measure(args.store, args.data, args.label, args.reps, args.queries), args)
     elif args.cmd == "lexical":
-        emit_report(lexical_measure(args.store, args.data, args.label, args.reps, args.queries, args.actions.split(",")), args.json)
+        return harness.emit(lexical_measure(args.store, args.data, args.label, args.reps, args.queries,
+                                            args.actions.split(",")), args)
     elif args.cmd == "lexical-query":
         print(json.dumps(lexical_query_process(args.store, args.data, args.queries)))
     elif args.cmd == "query":

@@ -11,14 +11,12 @@ and errors per kind.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
 import platform
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,13 +27,11 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
 
-from report import emit_report  # noqa: E402
-
-SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+ROOT = harness.ROOT
+SCIFACT = harness.SHARED_DATA / "scifact"
 TOPICS = [
     "rate limit for API tokens", "how to upgrade from version 2", "encryption of notes at rest",
     "webhook signature", "retention of field notes", "supported versions security fixes",
@@ -162,8 +158,8 @@ def client_loop(url: str, deadline: float, think: float, max_requests: int, out:
                 time.sleep(rng.uniform(0, 2 * think))  # mean ``think``: clients do not move in lockstep
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__, full_doc=True)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--think", type=float, default=0.0,
@@ -171,9 +167,8 @@ def main() -> int:
     parser.add_argument("--max-requests", type=int, default=5000, help="per client (a bound besides time)")
     parser.add_argument("--batch", type=int, default=100, help="abstracts per index job")
     parser.add_argument("--unloaded", type=int, default=60, help="serial searches for the unloaded baseline")
-    parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--server-log", type=Path, default=None, help="keep the server's stderr here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", ORT_DISABLE_TELEMETRY="1")
     with tempfile.TemporaryDirectory(prefix="ragkit-load-") as tmp:
@@ -268,8 +263,7 @@ def main() -> int:
         ),
         "error_samples": out["error_samples"][:5],
     }
-    emit_report(report, args.json)
-    return 0 if report["errors_total"] == 0 else 1
+    return harness.emit(report, args, status=0 if report["errors_total"] == 0 else 1)
 
 
 if __name__ == "__main__":

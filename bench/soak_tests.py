@@ -13,8 +13,6 @@ Exit status 0 when every run passed, 1 otherwise.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import signal
@@ -23,7 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
 DEFAULT_TESTS = ["tests/test_integrity.py", "tests/test_durability.py"]
 ENV = {"HF_HUB_OFFLINE": "1", "ORT_DISABLE_TELEMETRY": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
@@ -57,14 +58,14 @@ def run_once(tests: list[str], timeout: float) -> dict:
             "failed": failed, "tail": "" if code == 0 else "\n".join(lines[-40:])}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 2, help="spinning processes (default: one per core)")
     parser.add_argument("--tests", nargs="+", default=DEFAULT_TESTS)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
     parser.add_argument("--stop-on-failure", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     # SIGTERM (e.g. `timeout`) must reach the finally below, which stops the busy processes
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -75,9 +76,8 @@ def main() -> int:
         for i in range(1, args.runs + 1):
             result = run_once(args.tests, args.timeout)
             results.append(result)
-            print(f"run {i}/{args.runs}: {'pass' if result['ok'] else 'FAIL'} {result['seconds']} s {result['summary']}"
-                  f"{' ' + ' '.join(result['failed']) if result['failed'] else ''} (load {os.getloadavg()[0]:.1f})",
-                  file=sys.stderr, flush=True)
+            harness.log(f"run {i}/{args.runs}: {'pass' if result['ok'] else 'FAIL'} {result['seconds']} s {result['summary']}"
+                        f"{' ' + ' '.join(result['failed']) if result['failed'] else ''} (load {os.getloadavg()[0]:.1f})")
             if not result["ok"] and args.stop_on_failure:
                 break
     finally:
@@ -85,15 +85,14 @@ def main() -> int:
     failures = [{"run": i, **{k: r[k] for k in ("rc", "summary", "failed", "tail")}}
                 for i, r in enumerate(results, 1) if not r["ok"]]
     seconds = [r["seconds"] for r in results]
-    print(json.dumps({
+    return harness.emit({
         "tests": args.tests, "runs": len(results), "requested_runs": args.runs, "passed": len(results) - len(failures),
         "failed": len(failures), "busy_processes": args.busy, "cpus": os.cpu_count(),
         "seconds_per_run": {"min": min(seconds, default=0), "max": max(seconds, default=0),
                             "mean": round(sum(seconds) / len(seconds), 1) if seconds else 0},
         "total_seconds": round(time.monotonic() - started, 1), "load_avg_end": [round(x, 2) for x in os.getloadavg()],
         "failures": failures,
-    }, indent=2))
-    return 0 if results and not failures else 1
+    }, args, status=0 if results and not failures else 1)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ the code before and after a change; prints one JSON document.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import json
@@ -39,8 +38,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+# appended, not prepended: a child run with PYTHONPATH=--repo measures that tree's ragkit
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+REPO = harness.ROOT
+DEFAULT_DATA = harness.SHARED_DATA
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
@@ -187,8 +190,7 @@ def vectors_peak(repo: Path, n: int, work: Path, dims: int) -> dict[str, object]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+    parser = harness.parser(__doc__, data=DEFAULT_DATA, positional_data=True)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repo", type=Path, default=REPO, help="ragkit source tree to measure")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vectors-only", action="store_true",
                         help="measure only embedded chroma holding as many vectors as the sizes (no ingest)")
     parser.add_argument("--dims", type=int, default=64, help="vector dimensions with --vectors-only (hash: 64)")
-    parser.add_argument("--vectors-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--vectors-child", type=int, default=None, help=harness.SUPPRESS)
     args = parser.parse_args(argv)
     if args.vectors_child is not None:
         vectors_child(args.vectors_child, args.work, args.dims)
@@ -212,15 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for n in sizes:
                 results[str(n)] = vectors_peak(args.repo.resolve(), n, work, args.dims)
-                print(json.dumps({n: results[str(n)]}), file=sys.stderr, flush=True)
+                harness.log(json.dumps({n: results[str(n)]}))
         finally:
             if args.work is None:
                 shutil.rmtree(work, ignore_errors=True)
         peaks = [results[str(n)]["peak_rss_mib"] for n in sizes]  # type: ignore[index]
-        print(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                          "vectors": f"embedded chroma only, {args.dims} dimensions", "sizes": results,
-                          "ratio_largest_to_smallest": round(peaks[-1] / peaks[0], 3)}, indent=2))
-        return 0
+        return harness.emit({"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                             "vectors": f"embedded chroma only, {args.dims} dimensions", "sizes": results,
+                             "ratio_largest_to_smallest": round(peaks[-1] / peaks[0], 3)}, args)
     pool = text_pool(args.data)
     try:
         for n in sizes:
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             run["corpus_mib"] = round(corpus_bytes / 2**20, 2)
             results[str(n)] = run
             shutil.rmtree(store, ignore_errors=True)
-            print(json.dumps({n: run}), file=sys.stderr, flush=True)
+            harness.log(json.dumps({n: run}))
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -258,8 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": results,
         "ratio_largest_to_smallest": round(peaks[-1] / peaks[0], 3),
     }
-    print(json.dumps(out, indent=2))
-    return 0
+    return harness.emit(out, args)
 
 
 if __name__ == "__main__":

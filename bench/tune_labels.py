@@ -8,7 +8,6 @@ Candidates are retrieved once (lexical and dense, the store's depth); each fit i
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -17,17 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import harness  # noqa: E402
+
+ROOT = harness.ROOT
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     import ragkit
     from ragkit.eval.beir import BeirDataset, index_corpus
     from ragkit.retrieval import service
     from ragkit.retrieval.tune import grid_search, ndcg_grid, prepare
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--store", type=Path, required=True, help="Store holding (or to hold) the corpus.")
     parser.add_argument("--train", default="train")
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="5,10,25,50,100,all")
     parser.add_argument("--draws", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     ds = BeirDataset(args.dataset)
     kit = ragkit.open(args.store)
@@ -80,16 +81,16 @@ def main() -> None:
             "weight_mean": round(float(np.mean(weights)), 3),
             "weight_min": float(np.min(weights)), "weight_max": float(np.max(weights)),
         })
-        print(json.dumps(rows[-1]), file=sys.stderr)
+        harness.log(json.dumps(rows[-1]))
     best = max((test_ndcg(w, m), w, m) for w in np.linspace(0, 1, 21) for m in ("minmax", "zscore"))
-    print(json.dumps({
+    return harness.emit({
         "dataset": ds.path.name, "train": args.train, "test": args.test,
         "untuned_cc_0.5_minmax": round(untuned, 4),
         "untuned_cc_0.5_zscore (the tuner's prior)": round(untuned_z, 4),
         "oracle_on_test": {"ndcg@10": round(best[0], 4), "weight": round(float(best[1]), 2), "normalization": best[2]},
         "rows": rows,
-    }, indent=2))
+    }, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
