@@ -291,9 +291,11 @@ def emit(report: Any, args: Any = None, *, path: Path | None = None, status: int
 # -- tables --------------------------------------------------------------------------------------------
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A Markdown table (``| a | b |`` lines, the docs' style), no trailing newline."""
-    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
-    lines += ["| " + " | ".join("" if c is None else str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    def line(cells: Iterable[Any]) -> str:
+        texts = ["" if c is None else str(c) for c in cells]
+        return "|" + "|".join(f" {t} " if t else " " for t in texts) + "|"
+
+    return "\n".join([line(headers), line("---" for _ in headers), *(line(row) for row in rows)])
 
 
 def flatten(report: Any, prefix: str = "") -> list[tuple[str, Any]]:
