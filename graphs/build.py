@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphs.extract import Extractor, make_recognizer
 from graphs.extract import SPACY_MODEL
 from graphs.model import Extraction
 from ragkit.types import Chunk, Document
+
+if TYPE_CHECKING:
+    from ragkit.config import GraphConfig
+    from graphs.llm import LLMExtractor
 
 BATCH = 256
 
@@ -25,30 +29,31 @@ def recognizer_name(name: str) -> str:
 class GraphBuilder:
     """Holds one recognizer (its model loads on the first document) for the writes of one indexer."""
 
-    def __init__(self, config: Any, make_llm: Callable[[], Any] | None = None):
+    def __init__(self, config: GraphConfig, make_llm: Callable[[], object] | None = None):
         self.config = config
-        # builds the completion backend of optional LLM extraction (``generate(messages, max_tokens)``),
-        # injected by the caller so that graphs/ never imports the generation layer above it
+        # builds the generator backend of optional LLM extraction (one with ``complete_json``, checked by
+        # ``graphs.llm.make_llm_extractor``), injected by the caller so that graphs/ never imports the
+        # generation layer above it
         self.make_llm = make_llm
         self._extractor: Extractor | None = None
-        self._llm: Any = None
+        self._llm: LLMExtractor | None = None
         self._taken: dict[str, Any] = {}  # LLM usage already reported by take_usage
 
     @property
     def enabled(self) -> bool:
-        return bool(getattr(self.config, "enabled", False))
+        return self.config.enabled
 
     @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
             recognizer = make_recognizer(recognizer_name(self.config.extractor),
-                                         parse=getattr(self.config, "predicates", "words") == "parse")
+                                         parse=self.config.predicates == "parse")
             self._extractor = Extractor(recognizer, relations=self.config.relations, llm=self.llm())
         return self._extractor
 
-    def llm(self) -> Any:
+    def llm(self) -> LLMExtractor | None:
         """The LLM extractor when ``graph.llm_extraction`` is on (its generator loads on the first call)."""
-        if not getattr(self.config, "llm_extraction", False):
+        if not self.config.llm_extraction:
             return None
         if self._llm is None:
             from graphs.llm import make_llm_extractor
@@ -56,12 +61,12 @@ class GraphBuilder:
             if self.make_llm is None:
                 raise ValueError("graph.llm_extraction needs the generator config (generator.name: local or openai)")
             self._llm = make_llm_extractor(self.make_llm(), int(self.config.llm_token_budget),
-                                           int(getattr(self.config, "llm_max_tokens", 256)))
+                                           int(self.config.llm_max_tokens))
         return self._llm
 
     def start_call(self) -> None:
         """A new index call: LLM extraction gets its whole token budget again."""
-        self._taken: dict[str, Any] = {}
+        self._taken = {}
         if self._llm is not None:
             for key in ("calls", "prompt_tokens", "completion_tokens", "chunks_skipped", "invalid"):
                 setattr(self._llm.usage, key, 0)

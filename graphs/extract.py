@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
 from graphs.model import (
@@ -20,6 +20,12 @@ from graphs.model import (
 from graphs.predicates import verb_predicate
 from graphs.resolve import acronym_definitions, normalize
 from ragkit.types import Chunk, Document
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+    from graphs.llm import LLMExtractor
 
 Span = tuple[int, int, str, str]  # start, end, surface text, label
 
@@ -58,10 +64,10 @@ class SpacyRecognizer:
         self.batch_size = batch_size
         self.max_chars = max_chars
         self.parses = parse
-        self._nlp: Any = None
+        self._nlp: Language | None = None
 
     @property
-    def nlp(self) -> Any:
+    def nlp(self) -> Language:
         if self._nlp is None:
             try:
                 import spacy
@@ -79,9 +85,9 @@ class SpacyRecognizer:
     def spans(self, texts: Sequence[str]) -> list[list[Span]]:
         return [spans for spans, _ in self.analyze(texts)]
 
-    def analyze(self, texts: Sequence[str]) -> list[tuple[list[Span], Any]]:
+    def analyze(self, texts: Sequence[str]) -> list[tuple[list[Span], Doc]]:
         """Each text's entity spans and its spaCy ``Doc``."""
-        out = []
+        out: list[tuple[list[Span], Doc]] = []
         for doc in self.nlp.pipe((t[: self.max_chars] for t in texts), batch_size=self.batch_size):
             out.append(([(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents if e.label_ in KEEP_LABELS], doc))
         return out
@@ -93,9 +99,9 @@ class CapitalizedRecognizer:
     name = "fast"
 
     def spans(self, texts: Sequence[str]) -> list[list[Span]]:
-        out = []
+        out: list[list[Span]] = []
         for text in texts:
-            found = []
+            found: list[Span] = []
             for m in _CAP_PHRASE.finditer(text):
                 surface = m.group(0).rstrip(".")
                 words = surface.split()
@@ -159,7 +165,7 @@ class Extractor:
     """Builds each document's :class:`Extraction` from its chunks (one recognizer pass per batch)."""
 
     def __init__(self, recognizer: Recognizer, relations: bool = True, max_relation_gap: int = 8, max_pair_span: int = 3,
-                 llm: Any = None):
+                 llm: LLMExtractor | None = None):
         self.recognizer = recognizer
         self.relations = relations
         self.llm = llm  # graphs.llm.LLMExtractor: more entities and relations per chunk, within its token budget
@@ -168,9 +174,9 @@ class Extractor:
 
     def run(self, items: Sequence[tuple[Document, list[Chunk]]]) -> dict[str, Extraction]:
         texts = [c.text for _, chunks in items for c in chunks]
-        parsed: list[Any] = []
-        if texts and getattr(self.recognizer, "parses", False):
-            analyzed = self.recognizer.analyze(texts)  # type: ignore[attr-defined]
+        parsed: list[Doc] = []
+        if texts and isinstance(self.recognizer, SpacyRecognizer) and self.recognizer.parses:
+            analyzed = self.recognizer.analyze(texts)
             spans, parsed = [a[0] for a in analyzed], [a[1] for a in analyzed]
         else:
             spans = self.recognizer.spans(texts) if texts else []
@@ -195,7 +201,7 @@ class Extractor:
         return out
 
     def document(self, doc: Document, chunks: list[Chunk], spans: list[list[Span]],
-                 parsed: list[Any] | None = None, llm_relations: list[list[tuple[str, str, str]]] | None = None) -> Extraction:
+                 parsed: list[Doc] | None = None, llm_relations: list[list[tuple[str, str, str]]] | None = None) -> Extraction:
         ex = Extraction(doc.doc_id)
         title = document_title(doc)
         dnode = doc_node(doc.doc_id)
@@ -289,8 +295,8 @@ class Extractor:
                 kind, number = m.group(1).rstrip("."), m.group(2)
                 target = None
                 if kind in ("Section", "Sect", "§", "Chapter", "Appendix"):
-                    target = numbered.get(number)
-                    target = section_node(doc.doc_id, list(target)) if target else None
+                    section = numbered.get(number)
+                    target = section_node(doc.doc_id, list(section)) if section else None
                 elif kind == "Table" and number.isdigit() and 0 < int(number) <= len(table_order):
                     target = table_node(doc.doc_id, table_order[int(number) - 1])
                 elif kind in ("Page", "p") and number.isdigit():
@@ -325,8 +331,8 @@ class Extractor:
         # in a document that defines "Long Form (LF)", its mentions of LF are mentions of the long form
         defined = {a: e for a, e, _ in ex.aliases}
         if defined:
-            for m in ex.mentions:
-                m.key = defined.get(m.key, m.key)
+            for each in ex.mentions:
+                each.key = defined.get(each.key, each.key)
             for e in ex.edges:
                 if e.kind == "relation":
                     e.src = entity_node(defined.get(e.src[4:], e.src[4:]))
@@ -334,7 +340,7 @@ class Extractor:
             ex.edges = [e for e in ex.edges if e.kind != "relation" or e.src != e.dst]
         return ex
 
-    def _relations(self, ex: Extraction, chunk: Chunk, keys: list[tuple[int, int, str]], parsed: Any = None) -> None:
+    def _relations(self, ex: Extraction, chunk: Chunk, keys: list[tuple[int, int, str]], parsed: Doc | None = None) -> None:
         """Relations between entities of one sentence; the predicate is the parsed verb phrase when
         ``parsed`` (a spaCy Doc of the chunk) finds one, else the connecting words."""
         text = chunk.text
@@ -364,7 +370,7 @@ def _numbered_sections(sections: list[tuple[str, ...]]) -> dict[str, tuple[str, 
         if m:
             out.setdefault(m.group(1), path)
     if not out:
-        top = [p for p in sections if len(p) == 2] or [p for p in sections if len(p) == 1]
+        top: list[tuple[str, ...]] = [p for p in sections if len(p) == 2] or [p for p in sections if len(p) == 1]
         for i, path in enumerate(top, 1):
             out.setdefault(str(i), path)
     return out

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
-
 import numpy as np
 
-from graphs.traverse import STOP
+from graphs.traverse import STOP, GraphIndex
 
 _TOKEN = re.compile(r"[\w][\w'\-.&]*|[^\w\s]")
 LINKABLE_LABELS_SKIP = {"COLUMN"}  # table headers name columns, not things a query asks about
@@ -26,7 +24,8 @@ def phrases(text: str, taken: Sequence[str] = (), max_words: int = 6) -> list[st
     change between capitalized and lower-case words inside),
     at most ``max_words`` long, skipping words already covered by the ``taken`` (exactly linked) surfaces."""
     covered = {w.lower() for t in taken for w in t.split()}
-    out, run = [], []
+    out: list[str] = []
+    run: list[str] = []
     for tok in _TOKEN.findall(text) + ["."]:
         word = tok.strip(".'")
         if not word or not word[0].isalnum() or word.lower() in STOP or word.lower() in covered:
@@ -42,7 +41,7 @@ def phrases(text: str, taken: Sequence[str] = (), max_words: int = 6) -> list[st
     return [p for p in dict.fromkeys(out) if len(p) >= 3 and not p.isdigit() and not (" " not in p and p.islower())]
 
 
-def entity_vectors(graph: Any, embed: Callable[[list[str]], np.ndarray], max_df: float = 0.05) -> tuple[list[str], np.ndarray]:
+def entity_vectors(graph: GraphIndex, embed: Callable[[list[str]], np.ndarray], max_df: float = 0.05) -> tuple[list[str], np.ndarray]:
     """(entity ids, unit name vectors) of the entities a query may link to: not too generic (the
     exact linker's document-frequency limit) and not table columns."""
     limit = max(50, int(max_df * max(len(graph.chunk_ids), 1)))
@@ -65,7 +64,8 @@ def embedding_links(text: str, taken: Sequence[str], ids: Sequence[str], vectors
     q = np.asarray(embed(cands), dtype=np.float32)
     q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
     sims = q @ vectors.T
-    out, seen = [], set()
+    out: list[tuple[str, str, str, float]] = []
+    seen: set[str] = set()
     for i, phrase in enumerate(cands):
         j = int(np.argmax(sims[i]))
         if sims[i, j] >= threshold and ids[j] not in seen:

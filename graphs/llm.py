@@ -123,10 +123,11 @@ class LLMExtractor:
         return spans, relations
 
 
-def make_llm_extractor(generator: Any, budget: int, max_tokens: int = 256) -> LLMExtractor:
+def make_llm_extractor(generator: object, budget: int, max_tokens: int = 256) -> LLMExtractor:
     """An LLMExtractor over a generator backend that has ``complete_json`` (``local`` with llama-cpp,
-    ``openai``); others raise a ValueError naming the valid ones."""
-    complete = getattr(generator, "complete_json", None)
+    ``openai``); others raise a ValueError naming the valid ones. ``generator`` is any generator: whether
+    it can answer in JSON is this check's to find out (graphs/ does not import the generation layer)."""
+    complete: Complete | None = getattr(generator, "complete_json", None)
     if complete is None:
         raise ValueError(f"graph.llm_extraction needs a generator with JSON-schema output; "
                          f"generator.name={getattr(generator, 'name', generator)!r}, valid: local, openai")

@@ -9,17 +9,20 @@ and the caller falls back to the connecting words.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
 
 _ARG_PREPS = {"prep", "agent", "dative"}
 
 
-def _root(doc: Any, start: int, end: int) -> Any | None:
+def _root(doc: Doc, start: int, end: int) -> Token | None:
     span = doc.char_span(start, end, alignment_mode="expand")
     return span.root if span is not None and len(span) else None
 
 
-def _chain(token: Any) -> list[Any]:
+def _chain(token: Token) -> list[Token]:
     """The token and its heads up to the sentence root."""
     out = [token]
     while out[-1].head.i != out[-1].i:
@@ -27,7 +30,7 @@ def _chain(token: Any) -> list[Any]:
     return out
 
 
-def verb_predicate(doc: Any, first: tuple[int, int], second: tuple[int, int]) -> str | None:
+def verb_predicate(doc: Doc, first: tuple[int, int], second: tuple[int, int]) -> str | None:
     """The verb phrase linking the entity at char span ``first`` to the one at ``second``, or None."""
     a, b = _root(doc, *first), _root(doc, *second)
     if a is None or b is None or a.i == b.i or a.sent.start != b.sent.start:

@@ -13,9 +13,12 @@ import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ragkit.protocols import Embedder
 
 TITLES = {"dr", "mr", "mrs", "ms", "prof", "professor", "sir", "dame", "lord", "lady", "rev", "st", "saint", "president",
           "gen", "general", "capt", "captain", "jr", "sr"}
@@ -100,7 +103,7 @@ def candidate_pairs(names: dict[str, str], max_block: int = 50) -> list[tuple[st
 
 
 def similar_pairs(
-    names: dict[str, str], embedder: Any, threshold: float = DEFAULT_MERGE_THRESHOLD
+    names: dict[str, str], embedder: Embedder, threshold: float = DEFAULT_MERGE_THRESHOLD
 ) -> list[tuple[str, str, float]]:
     """(key a, key b, cosine) for blocked pairs whose name embeddings are at least ``threshold`` alike."""
     pairs = candidate_pairs(names)
@@ -118,7 +121,7 @@ def similar_pairs(
     return out
 
 
-def propose_merges(db: sqlite3.Connection, embedder: Any, threshold: float = DEFAULT_MERGE_THRESHOLD,
+def propose_merges(db: sqlite3.Connection, embedder: Embedder, threshold: float = DEFAULT_MERGE_THRESHOLD,
                    labels_must_match: bool = True) -> list[dict[str, Any]]:
     """Alias merges the embedding similarity suggests (the less-mentioned entity into the more-mentioned)."""
     rows = db.execute(

@@ -36,7 +36,8 @@ def save(index: GraphIndex, out: IO[bytes]) -> None:
         matrix = getattr(index, name)
         arrays |= {f"{name}.data": matrix.data, f"{name}.indices": matrix.indices, f"{name}.indptr": matrix.indptr,
                    f"{name}.shape": np.array(matrix.shape)}
-    np.savez(out, **arrays)
+    # numpy's stub types savez's keyword ``allow_pickle`` as bool, so a ``**dict`` of arrays fails its check
+    np.savez(out, **arrays)  # type: ignore[arg-type]
 
 
 def load(path: str | Path) -> GraphIndex:

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from graphs.model import Extraction
+from graphs.model import Extraction, Mention
 
 GRAPH_SCHEMA = """
 CREATE TABLE IF NOT EXISTS graph_nodes (
@@ -68,14 +68,13 @@ def write_document_graph(db: sqlite3.Connection, doc_id: str, extraction: Extrac
         "INSERT INTO graph_edges VALUES (?,?,?,?,?,?)",
         [(e.src, e.dst, e.kind, e.predicate, e.chunk_id, doc_id) for e in extraction.edges],
     )
-    mentions: dict[tuple[str, str], list[Any]] = {}
+    mentions: dict[tuple[str, str], Mention] = {}  # one row per (chunk, entity): its heaviest mention
     for m in extraction.mentions:
-        row = mentions.get((m.chunk_id, m.key))
-        if row is None:
-            mentions[(m.chunk_id, m.key)] = [m.chunk_id, m.key, doc_id, m.surface, m.label, m.weight]
-        elif m.weight > row[5]:
-            row[3], row[4], row[5] = m.surface, m.label, m.weight
-    db.executemany("INSERT INTO graph_mentions VALUES (?,?,?,?,?,?)", [tuple(r) for r in mentions.values()])
+        best = mentions.get((m.chunk_id, m.key))
+        if best is None or m.weight > best.weight:
+            mentions[(m.chunk_id, m.key)] = m
+    db.executemany("INSERT INTO graph_mentions VALUES (?,?,?,?,?,?)",
+                   [(m.chunk_id, m.key, doc_id, m.surface, m.label, m.weight) for m in mentions.values()])
     names = extraction.entity_names
     db.executemany(
         "INSERT OR IGNORE INTO graph_entities VALUES (?,?,?)",

@@ -12,7 +12,7 @@ import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -28,12 +28,30 @@ STOP = set(
 )
 
 
+# a scipy.sparse matrix (or, for personalized_pagerank, a dense ndarray): scipy ships no type stubs, so
+# mypy sees its classes as Any (``ignore_missing_imports``)
+Matrix = Any
+# a structural edge row of graph_edges: (src, dst, kind, predicate, chunk_id, doc_id)
+EdgeRow = tuple[str, str, str, str, "str | None", str]
+# one end of a structural edge, seen from the other: (node, kind, chunk_id, predicate)
+Link = tuple[str, str, "str | None", str]
+
+
+class Structure(TypedDict):
+    """The structural part of a graph index (``structure_rows``)."""
+
+    nodes: dict[str, dict[str, Any]]  # node id -> {kind, name, doc_id, **the node's attrs}
+    edges: list[EdgeRow]
+    children: dict[str, list[Link]]
+    parents: dict[str, list[Link]]
+
+
 RELATION_WEIGHT = 0.0  # relation edges in the PPR walk: 0, 0.25, 1 gave R@5 .9075, .9025, .900 on HotpotQA raw-200
 
 
 def personalized_pagerank(
-    adjacency: Any, seeds: np.ndarray, damping: float = 0.5, iterations: int = 50, tol: float = 1e-6,
-    walk: Any = None,
+    adjacency: Matrix, seeds: np.ndarray, damping: float = 0.5, iterations: int = 50, tol: float = 1e-6,
+    walk: Matrix = None,
 ) -> np.ndarray:
     """PPR on an undirected weighted graph (scipy sparse or dense symmetric ``adjacency``): the
     stationary distribution of a walk that follows an edge (in proportion to its weight) with
@@ -43,20 +61,20 @@ def personalized_pagerank(
     total = seeds.sum()
     if total <= 0:
         return np.zeros_like(seeds)
-    s = seeds / total
+    s: np.ndarray = seeds / total
     if walk is None:
         walk = transition_matrix(adjacency)
     dangling = np.asarray(adjacency.sum(axis=1)).ravel() == 0
     r = s.copy()
     for _ in range(iterations):
-        new = (1 - damping) * s + damping * (np.asarray(walk @ r).ravel() + r[dangling].sum() * s)
+        new: np.ndarray = (1 - damping) * s + damping * (np.asarray(walk @ r).ravel() + r[dangling].sum() * s)
         if np.abs(new - r).sum() < tol:
             return new
         r = new
     return r
 
 
-def transition_matrix(adjacency: Any) -> Any:
+def transition_matrix(adjacency: Matrix) -> Matrix:
     """``A D^-1`` of a symmetric adjacency: one product with it spreads each node's mass over its edges."""
     degree = np.asarray(adjacency.sum(axis=1)).ravel()
     inv = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=np.float64), where=degree > 0)
@@ -65,11 +83,11 @@ def transition_matrix(adjacency: Any) -> Any:
     return np.asarray(adjacency) * inv[None, :]
 
 
-def structure_rows(nodes: dict[str, dict[str, Any]], edges: list[tuple]) -> dict[str, Any]:
+def structure_rows(nodes: dict[str, dict[str, Any]], edges: list[EdgeRow]) -> Structure:
     """The structural part of a graph index: its nodes, its (non-relation) edges
     ``(src, dst, kind, predicate, chunk_id, doc_id)``, and each node's children and parents."""
-    children: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
-    parents: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
+    children: dict[str, list[Link]] = defaultdict(list)
+    parents: dict[str, list[Link]] = defaultdict(list)
     for src, dst, kind, predicate, chunk_id, _ in edges:
         children[src].append((dst, kind, chunk_id, predicate))
         parents[dst].append((src, kind, chunk_id, predicate))
@@ -82,10 +100,10 @@ class GraphIndex:
     FORMAT = 3  # bump when the attributes change: on-disk caches of another format are rebuilt
     relation_weight = RELATION_WEIGHT
 
-    def __init__(self, db: sqlite3.Connection, generation: Any = 0):
+    def __init__(self, db: sqlite3.Connection, generation: tuple[int, int] = (0, 0)):
         import scipy.sparse as sp
 
-        self.generation = generation
+        self.generation = generation  # (store generation, graph_merges counter) it was built from
         self.merges = canonical_map(db.execute("SELECT alias_id, canonical_id FROM graph_merges").fetchall())
         canon = self.merges.get
         self.chunk_doc: dict[str, str] = dict(db.execute("SELECT chunk_id, doc_id FROM chunks"))
@@ -99,7 +117,9 @@ class GraphIndex:
         self.names = {e: names.get(e, (e, "ENTITY"))[0] for e in self.entity_ids}
         self.labels = {e: names.get(e, (e, "ENTITY"))[1] for e in self.entity_ids}
         self.surfaces: dict[str, set[str]] = defaultdict(set)
-        rows, cols, vals = [], [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
         self.titled = np.zeros(len(self.entity_ids), dtype=bool)  # has a document or section of its own
         self.own_title: dict[int, set[int]] = defaultdict(set)  # chunk row -> its title / heading entities
         for chunk_id, key, label, weight in db.execute("SELECT chunk_id, entity_id, label, weight FROM graph_mentions"):
@@ -126,7 +146,9 @@ class GraphIndex:
         for alias, key in self.merges.items():
             if key in self.entity_col:
                 self.aliases[alias] = key
-        rel_r, rel_c, self.relations = [], [], []
+        rel_r: list[int] = []
+        rel_c: list[int] = []
+        self.relations: list[tuple[str, str, str, str | None]] = []  # (entity, entity, predicate, chunk_id)
         for src, dst, predicate, chunk_id in db.execute(
             "SELECT src, dst, predicate, chunk_id FROM graph_edges WHERE kind='relation'"
         ):
@@ -144,17 +166,17 @@ class GraphIndex:
             for w in set(e.split()):
                 self.words[w].append(i)
         self._db_rows = self._structure(db)
-        self._nx: Any = None
-        self._adjacency: Any = None
-        self._walk: Any = None
+        self._nx: Any = None  # a networkx MultiDiGraph (networkx ships no type stubs)
+        self._adjacency: Matrix = None
+        self._walk: Matrix = None
         self.format = self.FORMAT
 
     # -- structure ----------------------------------------------------------------------------------
 
-    def _structure(self, db: sqlite3.Connection) -> dict[str, Any]:
+    def _structure(self, db: sqlite3.Connection) -> Structure:
         nodes = {r[0]: {"kind": r[2], "name": r[3], "doc_id": r[1], **json.loads(r[4])}
                  for r in db.execute("SELECT node_id, doc_id, kind, name, attrs FROM graph_nodes")}
-        edges = [tuple(r) for r in db.execute(
+        edges: list[EdgeRow] = [tuple(r) for r in db.execute(
             "SELECT src, dst, kind, predicate, chunk_id, doc_id FROM graph_edges WHERE kind != 'relation'")]
         by_name: dict[str, str] = {}
         for node_id, attrs in nodes.items():
@@ -162,7 +184,7 @@ class GraphIndex:
                 source = str(attrs.get("source", ""))
                 by_name.setdefault(source.rsplit("/", 1)[-1], node_id)
         # file-name references resolve to the document of that name when there is one
-        resolved = []
+        resolved: list[EdgeRow] = []
         for src, dst, kind, predicate, chunk_id, doc_id in edges:
             if dst.startswith("file:"):
                 dst = by_name.get(dst[5:], dst)
@@ -173,15 +195,16 @@ class GraphIndex:
     def nodes(self) -> dict[str, dict[str, Any]]:
         return self._db_rows["nodes"]
 
-    def children(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, str | None, str]]:
+    def children(self, node_id: str, kind: str | None = None) -> list[Link]:
         return [e for e in self._db_rows["children"].get(node_id, []) if kind is None or e[1] == kind]
 
-    def parents(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, str | None, str]]:
+    def parents(self, node_id: str, kind: str | None = None) -> list[Link]:
         return [e for e in self._db_rows["parents"].get(node_id, []) if kind is None or e[1] == kind]
 
     def chunks_under(self, node_id: str, limit: int = 50) -> list[str]:
         """Chunk ids contained (transitively) in a structural node, in reading order of discovery."""
-        out, stack, seen = [], [node_id], {node_id}
+        out: list[str] = []
+        stack, seen = [node_id], {node_id}
         while stack and len(out) < limit:
             node = stack.pop(0)
             for dst, kind, _, _ in self.children(node, "contains"):
@@ -254,7 +277,7 @@ class GraphIndex:
     # -- PPR ----------------------------------------------------------------------------------------
 
     @property
-    def adjacency(self) -> Any:
+    def adjacency(self) -> Matrix:
         """The symmetric entity-chunk(-entity) adjacency: chunks first, then entities."""
         if self._adjacency is None:
             import scipy.sparse as sp
@@ -348,6 +371,7 @@ class GraphIndex:
         import networkx as nx
 
         try:
-            return nx.shortest_path(self.nx.to_undirected(as_view=True), a, b)
+            path: list[str] = nx.shortest_path(self.nx.to_undirected(as_view=True), a, b)
+            return path
         except (nx.NetworkXNoPath, nx.NodeNotFound):
             return []

@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ragkit.access import Scope
 from ragkit.types import Chunk, Document, Hit
 
 
@@ -37,7 +38,11 @@ class Embedder(Protocol):
     """Maps texts to L2-normalized float32 vectors."""
 
     name: str
-    dimension: int
+
+    @property
+    def dimension(self) -> int:
+        """The vectors' length (a property: a model-backed embedder knows it once its model loads)."""
+        ...
 
     def settings(self) -> dict[str, Any]: ...
 
@@ -108,7 +113,7 @@ class LexicalIndex(Protocol):
 class Retriever(Protocol):
     """Returns the best hits for a query."""
 
-    def run(self, query: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]: ...
+    def run(self, query: str, k: int = 10, scope: Scope | None = None) -> list[Hit]: ...
 
 
 @runtime_checkable
