@@ -32,6 +32,12 @@ def read_bytes(path: Path) -> bytes:
         raise ConnectorError(path, f"cannot read file: {exc.strerror or exc}") from exc
 
 
+def round_bbox(bbox: tuple[float, float, float, float], digits: int) -> tuple[float, float, float, float]:
+    """A box ``(x0, top, x1, bottom)`` with each coordinate rounded to ``digits`` decimals."""
+    x0, top, x1, bottom = bbox
+    return (round(x0, digits), round(top, digits), round(x1, digits), round(bottom, digits))
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from connectors.base import ConnectorError, DocumentBuilder, read_bytes
@@ -49,7 +50,7 @@ def _dialect(sample: str, path: Path) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def clean_rows(rows: list[list[object]]) -> list[list[str]]:
+def clean_rows(rows: Sequence[Sequence[object]]) -> list[list[str]]:
     """Cells as single-line strings; empty rows and columns that are empty everywhere dropped."""
     text_rows = [[_cell(v) for v in row] for row in rows]
     text_rows = [row for row in text_rows if any(row)]

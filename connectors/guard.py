@@ -19,7 +19,12 @@ spawn/forkserver: re-run the caller's ``__main__``; an unguarded script, like th
 re-ran itself in the worker and the pool broke with ``BrokenProcessPool: All workers expired``); its
 timeout is wall-clock only (ours counts CPU time); the caller cannot have the worker that ran a task
 replaced after it (``worker_max_rss_mb``, a MemoryError) without racing the next task it fetched;
-and a worker dying (say, OOM-killed) while no task runs breaks the whole pool. The pool here is a list of
+and a worker dying (say, OOM-killed) while no task runs breaks the whole pool (``find_expired_task``
+raises ``BrokenProcessPool``). Checked again for issue 21 against tests/connectors/test_guard.py: the
+CPU-time timeout (``test_a_hang_is_stopped_at_the_timeout[spin]``), the replacement after a MemoryError
+or a big RSS (``test_memory_is_capped_in_the_worker``, ``test_a_worker_left_big_is_replaced``) and
+workers that die with a SIGKILLed indexer (``test_workers_die_with_a_killed_indexer``) have no pebble
+equivalent, so the hand-written pool stays. The pool here is a list of
 workers under one condition variable: a caller waits for an idle worker or a free slot, and is woken
 when a worker is handed back or killed. ``parse_workers = 0`` parses in-process (no timeout, no
 isolation); :meth:`ParseGuard.load_many` keeps ``parse_workers`` workers busy for one caller.

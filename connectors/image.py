@@ -10,7 +10,7 @@ import io
 import statistics
 from pathlib import Path
 
-from connectors.base import ConnectorError, DocumentBuilder, read_bytes
+from connectors.base import ConnectorError, DocumentBuilder, read_bytes, round_bbox
 from ragkit.types import ConnectorOptions, Document
 
 FORMAT = "image"
@@ -49,7 +49,7 @@ def load(path: Path, source: str, options: ConnectorOptions | None = None) -> Do
 
     builder = DocumentBuilder()
     for block in ocr.layout_blocks(lines):
-        bbox = tuple(round(v, 1) for v in ocr.block_bbox(block))
+        bbox = round_bbox(ocr.block_bbox(block), 1)
         builder.add(ocr.block_text(block), "image", bbox=bbox, image_path=str(path))
     metadata = {
         "width": image.width,

@@ -80,7 +80,10 @@ class RapidOcrEngine:
         enforce_offline()  # onnxruntime reads its telemetry switch at import
         from rapidocr import RapidOCR
 
-        models = Path(importlib.util.find_spec("rapidocr").origin).parent / "models"
+        spec = importlib.util.find_spec("rapidocr")
+        if spec is None or spec.origin is None:  # not after the import above; for the type checker
+            raise ImportError("rapidocr is not installed")
+        models = Path(spec.origin).parent / "models"
         params: dict[str, object] = {"Global.log_level": "error"}
         # Point at the packaged files so that rapidocr never reaches for its download URLs.
         for task, pattern in (("Det", "*det*.onnx"), ("Rec", "*rec*.onnx"), ("Cls", "*cls*.onnx")):
@@ -93,8 +96,13 @@ class RapidOcrEngine:
         import numpy as np
 
         pil = _as_pil(image)
+        from rapidocr.utils.output import RapidOCROutput
+
         result = self._engine(np.asarray(pil.convert("RGB")))
-        if result.boxes is None or result.txts is None:
+        if not isinstance(result, RapidOCROutput):
+            # a stage's own output alone: rapidocr logged that a later stage failed (callers report the error)
+            raise RuntimeError(f"rapidocr returned a partial result ({type(result).__name__})")
+        if result.boxes is None or result.txts is None or result.scores is None:
             return []
         lines = []
         for box, text, score in zip(result.boxes, result.txts, result.scores):
@@ -117,9 +125,10 @@ class TesseractEngine:
     name = "tesseract"
 
     def __init__(self, lang: str | None = None) -> None:
-        self.binary = shutil.which("tesseract")
-        if not self.binary:
+        binary = shutil.which("tesseract")
+        if not binary:
             raise RuntimeError("tesseract not found: apt install tesseract-ocr tesseract-ocr-eng")
+        self.binary = binary
         self.lang = lang or "eng"
 
     def recognize(self, image: Image.Image | str | Path) -> list[OcrLine]:

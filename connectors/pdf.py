@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import ConnectorError, DocumentBuilder, read_bytes
+from connectors.base import ConnectorError, DocumentBuilder, read_bytes, round_bbox
 from connectors.limits import check_pages
 from connectors.pdf_cells import FoundTable
 from connectors.pdf_layout import body_height, clean, heading_level, paragraphs
@@ -117,7 +117,7 @@ def _convert(
                     rows=item.rows,
                     header_rows=item.header_rows,
                     page=page.number,
-                    bbox=tuple(round(v, 2) for v in item.bbox),
+                    bbox=round_bbox(item.bbox, 2),
                     caption=_caption(item, [it for _, it in items[max(k - 1, 0):k + 2] if it is not item]),
                 )
                 table_methods[table.table_id] = item.method

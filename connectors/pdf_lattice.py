@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 from connectors.pdf_cells import FoundTable, drop_leaders, header_rows, is_numeric, tidy
 from connectors.pdf_layout import Word
@@ -9,7 +10,7 @@ from connectors.pdf_layout import Word
 
 def lattice_tables(words: list[Word], strokes: list[tuple[float, float, float, float]]) -> list[FoundTable]:
     """Ruled tables: cells from the grid that the page's rules form (pdfplumber's grid logic)."""
-    edges = []
+    edges: list[dict[str, Any]] = []  # pdfplumber's edge objects
     for x0, top, x1, bottom in strokes:
         w, h = x1 - x0, bottom - top
         if w < 2.5 and h >= 4:
@@ -32,6 +33,7 @@ def lattice_tables(words: list[Word], strokes: list[tuple[float, float, float, f
     cells = pdfplumber_table.intersections_to_cells(intersections)
     found = []
     for group in pdfplumber_table.cells_to_tables(cells):
+        # pdfplumber's stub wants the Page a table is on; only its text extraction uses it, not ``rows``
         grid = pdfplumber_table.Table(None, group).rows  # type: ignore[arg-type]
         if len(grid) < 2 or len(grid[0].cells) < 2:
             continue

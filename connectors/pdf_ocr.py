@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, round_bbox
 
 if TYPE_CHECKING:
     import pypdfium2
@@ -80,5 +80,5 @@ def ocr_page(pdf: pypdfium2.PdfDocument, page: Page, engine: Any, image_dir: str
     for block in ocr.layout_blocks(lines):
         text = ocr.block_text(block)
         if text:
-            bbox = tuple(round(v, 2) for v in ocr.block_bbox(block, scale))
+            bbox = round_bbox(ocr.block_bbox(block, scale), 2)
             page.ocr_blocks.append((text, bbox))

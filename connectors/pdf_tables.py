@@ -73,10 +73,11 @@ def _split_text_columns(lines: list[VLine], width: float) -> list[VLine]:
         found = sorted((item for item in found if abs(_seg_box(item[0])[1] - right) < 0.1 * (right - left)),
                        key=lambda item: item[1].top)
         run: list[VLine] = []
-        for _, ln in found + [(None, None)]:
-            if ln is not None and (not run or ln.top - run[-1].bottom < 2.5 * ln.height):
-                if not run or ln is not run[-1]:
-                    run.append(ln)
+        ends: list[VLine | None] = [item[1] for item in found] + [None]  # None: the last run ends
+        for nxt in ends:
+            if nxt is not None and (not run or nxt.top - run[-1].bottom < 2.5 * nxt.height):
+                if not run or nxt is not run[-1]:
+                    run.append(nxt)
                 continue
             if len(run) >= 3:
                 top, bottom = run[0].top, run[-1].bottom
@@ -84,7 +85,7 @@ def _split_text_columns(lines: list[VLine], width: float) -> list[VLine]:
                              and any(w.x1 < left - 2 or w.x0 > right + 3 for w in x.words) for x in lines)
                 if beside:
                     columns.append((left, right, top, bottom))
-            run = [ln] if ln is not None else []
+            run = [nxt] if nxt is not None else []
     if not columns:
         return lines
     out = []
