@@ -207,8 +207,7 @@ def test_stale_current_pointer(damaged):
 def test_lexical_scores_that_differ(damaged):
     """A saved index of the right ids but other texts (e.g. written by a buggy build) is caught by the
     sampled score comparison."""
-    from ragkit.store import generations
-    from ragkit.store import Store
+    from ragkit.store import Store, generations
 
     store, _, expected = damaged
     reader = Store(store)

@@ -39,9 +39,10 @@ class Bm25Index:
     def _tokenize(self, texts: Sequence[str]) -> list[list[str]]:
         import bm25s
 
-        return bm25s.tokenize(
+        tokens: list[list[str]] = bm25s.tokenize(
             list(texts), stopwords=self.stopwords, stemmer=self._stemmer_fn(), return_ids=False, show_progress=False
         )
+        return tokens
 
     def build(self, ids: Sequence[str], texts: Sequence[str]) -> None:
         import bm25s
@@ -110,4 +111,5 @@ class Bm25Index:
         tokens = [t for t in tokens if t in vocab]
         if not tokens:
             return np.zeros(len(self.ids), dtype=np.float32)
-        return self._model.get_scores(tokens)
+        scores: np.ndarray = self._model.get_scores(tokens)
+        return scores

@@ -130,7 +130,7 @@ class _Part:
         docs = self.docs.read(p, q).astype(np.int64)
         tfs = self.tfs.read(p, q)
         term = np.repeat(self.term_map[a:b], np.diff(self.indptr[a : b + 1]))
-        if self.alive is not None:
+        if self.alive is not None and self.newrow is not None:  # newrow is None exactly when alive is
             keep = self.alive[docs]
             term, docs, tfs = term[keep], docs[keep], tfs[keep]
             docs = self.newrow[docs]
@@ -155,7 +155,7 @@ class _Part:
         fd, start = self.ids.fh.fileno(), self.ids.start
         for r0 in range(0, order.size, BLOCK_ROWS):
             rows = order.read(r0, min(r0 + BLOCK_ROWS, order.size)).astype(np.int64)
-            if self.alive is not None:
+            if self.alive is not None and self.newrow is not None:
                 rows = rows[self.alive[rows]]
                 new = self.newrow[rows] + self.base
             else:
@@ -252,8 +252,8 @@ def _write(path: Path, parts: Sequence[_Part], rows: int) -> None:
     id_bytes = int(sum(int(ln.sum()) for ln in live_lengths))
     ids_out = NpyWriter(tmp / "ids.bin.npy", np.uint8, id_bytes)
     for part in parts:
-        for block in part.live_id_blocks():
-            ids_out.write(block)
+        for id_block in part.live_id_blocks():
+            ids_out.write(id_block)
     ids_out.close()
     off_out = NpyWriter(tmp / "ids.off.npy", np.int64, rows + 1)
     off_out.write(np.zeros(1, np.int64))

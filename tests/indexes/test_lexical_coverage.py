@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragkit.store import generations
 from ragkit.indexes.bm25 import Bm25Index
 from ragkit.indexes.segments import SegmentedIndex
+from ragkit.store import generations
 from tests.conftest import write_files
 
 FILES = {

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ragkit.store import Store
-from ragkit.store import generations
 from ragkit.indexes.bm25 import Bm25Index
 from ragkit.indexes.segments import SegmentedIndex
+from ragkit.store import Store, generations
 
 WORDS = ("protein cell gene mutation cancer tumor receptor binding pathway signal immune response virus "
          "infection vaccine dose trial patient outcome risk heart brain neuron memory sleep diet obesity "
