@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.store import Store
-from ragkit.store import generations
+from ragkit.store import Store, generations
+from ragkit.store.commit import Recovery, recover
 from ragkit.types import Chunk
 
 VECTOR_TOLERANCE = 1e-4  # max abs difference between a stored vector and its cached one
@@ -65,22 +65,6 @@ class CheckReport:
         return {"ok": self.ok, **asdict(self)}
 
 
-@dataclass
-class _Findings:
-    """Ids behind the report, kept for ``repair``."""
-
-    missing: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
-    wrong: list[str] = field(default_factory=list)
-    stale_collections: list[str] = field(default_factory=list)
-    reset_collection: bool = False
-    lexical: bool = False
-    lexical_behind: bool = False  # only an older generation is published: catch up by the change alone
-    graph: bool = False
-    pending: list[str] = field(default_factory=list)  # vectors to delete
-    pending_rows: list[str] = field(default_factory=list)  # rows of pending_deletes to clear
-
-
 def check(store: Store, cheap: bool = False) -> CheckReport:
     """Compare the vectors and the lexical index with the manifest (read only)."""
     report, _ = _inspect(store, cheap)
@@ -90,69 +74,17 @@ def check(store: Store, cheap: bool = False) -> CheckReport:
 def repair(
     store: Store, embedder: Any, embed_text: Callable[[Chunk], str], cheap: bool = False
 ) -> CheckReport:
-    """Check, then restore the committed state; ``report.repaired`` says what was done. Run it under
-    the store's writer lock."""
+    """Check, then restore the committed state (:func:`ragkit.store.commit.recover`);
+    ``report.repaired`` says what was done. Run it under the store's writer lock."""
     report, found = _inspect(store, cheap)
-    vectors = store.vectors
-    if found.stale_collections:
-        for name in found.stale_collections:
-            vectors.drop_collection(name)
-        report.repaired.append(f"dropped {len(found.stale_collections)} stale collection(s) of this store")
-    if found.reset_collection:
-        vectors.reset_collection()
-        found.missing = store.all_chunk_ids()
-        found.extra, found.wrong = [], []
-        report.repaired.append("recreated the vector collection (wrong dimension)")
-    if found.pending:
-        vectors.delete(found.pending)
-    if found.extra:
-        vectors.delete(found.extra)
-        report.repaired.append(f"deleted {len(found.extra)} vector(s) not in the manifest")
-    restore = sorted(set(found.missing) | set(found.wrong))
-    if restore:
-        embedded = _restore_vectors(store, embedder, embed_text, restore)
-        report.repaired.append(
-            f"restored {len(restore)} vector(s) ({len(restore) - embedded} from the embedding cache, {embedded} re-embedded)"
-        )
-    if found.lexical:
-        # only behind: the published older generation plus the change read from the manifest
-        how = store.save_lexical(force=not found.lexical_behind)
-        done = "brought the lexical index up to" if how == "delta" else "rebuilt the lexical index of"
-        report.repaired.append(f"{done} generation {store.generation}")
-    with store.transaction() as db:
-        if found.pending_rows:
-            db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in found.pending_rows])
-            report.repaired.append(f"finished {len(found.pending_rows)} pending vector delete(s)")
-        store.mark_clean(db)
+    report.repaired.extend(recover(store, found, embedder.embed, embed_text))
     return report
 
 
-def _restore_vectors(store: Store, embedder: Any, embed_text: Callable[[Chunk], str], ids: list[str]) -> int:
-    """Upsert the committed vectors of ``ids`` from the cache, embedding (and caching) what it lacks;
-    returns how many texts were embedded."""
-    inputs = store.chunk_embed_inputs(ids)
-    cached = store.cached_vectors(key for key, _ in inputs.values())
-    lacking: dict[str, str] = {}
-    for key, chunk in inputs.values():
-        if key not in cached:
-            lacking.setdefault(key, embed_text(chunk))
-    if lacking:
-        keys = list(lacking)
-        fresh = dict(zip(keys, np.asarray(embedder.embed([lacking[k] for k in keys]), dtype=np.float32)))
-        store.cache_vectors(fresh)
-        cached.update(fresh)
-    present = [cid for cid in ids if cid in inputs]
-    if present:
-        for i in range(0, len(present), 5000):
-            part = present[i : i + 5000]
-            store.vectors.upsert(part, np.stack([cached[inputs[c][0]] for c in part]))
-    return len(lacking)
-
-
-def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, _Findings]:
+def _inspect(store: Store, cheap: bool) -> tuple[CheckReport, Recovery]:
     started = time.perf_counter()
     report = CheckReport(deep=not cheap)
-    found = _Findings()
+    found = Recovery()
     report.checked["generation"] = store.generation
 
     def add(part: str, kind: str, ids: list[str] | int, detail: str) -> None:
@@ -218,7 +150,7 @@ def _vectors_unchanged(store: Store, n_chunks: int) -> bool:
 
 def _compare_vectors(
     store: Store, hashes: dict[str, str], pages: list[tuple[list[str], np.ndarray]], report: CheckReport,
-    found: _Findings, add: Any,
+    found: Recovery, add: Any,
 ) -> None:
     """Every stored vector against the embedding cache: dimension and values."""
     dims: set[int] = set()
@@ -253,7 +185,7 @@ def _compare_vectors(
 
 
 def _check_lexical(
-    store: Store, n_chunks: int, committed: set[str] | None, cheap: bool, found: _Findings, add: Any
+    store: Store, n_chunks: int, committed: set[str] | None, cheap: bool, found: Recovery, add: Any
 ) -> None:
     """The published lexical generation is the committed one and readable, holds as many live chunks
     as the manifest (cheap: O(1)); deep: the same ids, and sampled queries score as a fresh bm25s index."""
@@ -309,7 +241,7 @@ def _check_lexical(
         add("lexical", "lexical_scores", bad, f"{bad} of {len(queries)} sampled queries score differently from a fresh index")
 
 
-def _check_graph(store: Store, found: _Findings, add: Any) -> None:
+def _check_graph(store: Store, found: Recovery, add: Any) -> None:
     """The graph's rows commit with the chunks they come from; check their provenance all the same
     (a rebuild from the committed documents repairs them: ``Kit.check(repair=True)``)."""
     from graphs.store import check_consistency

@@ -1,6 +1,7 @@
 """The write protocol: one batch of chunked documents committed as one generation (graph, embed, vectors,
 manifest, publish), each step a phase reported to ``on_phase`` (the phases and what a crash in each
-leaves: :mod:`ragkit.ingest`)."""
+leaves: :mod:`ragkit.ingest`). The store's side of each step (mark dirty, upsert vectors, swap and
+bump, publish, recover) is :mod:`ragkit.store.commit`; this module chunks, embeds and orders them."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from ragkit.chunking import StructuredChunker, text_hash
 from ragkit.executors.base import Executor
 from ragkit.ingest.report import PhaseHook, Progress, Tally
 from ragkit.store import Store
+from ragkit.store import commit as protocol
 from ragkit.types import Chunk, ConnectorOptions, Document
 
 EMBED_BATCH = 256
@@ -128,17 +130,17 @@ class Committer:
 
         # 2. vector store: new ids are invisible until the manifest commits them
         self.on_phase("vectors")
-        with store.transaction() as db:
-            store.set_meta(db, "dirty", True)
+        protocol.begin(store)
         ids = [c.chunk_id for _, _, chunks, _ in upserts for c in chunks]
         if ids:
             matrix = np.stack([vectors[h] for _, _, _, hashes in upserts for h in hashes])
             tally.report("store", tally.done["store"], tally.total["store"] + len(ids))
-            store.vectors.upsert(ids, matrix)
+            protocol.upsert_vectors(store, ids, matrix)
 
         # 3. manifest: one transaction swaps this batch's documents and chunks
         self.on_phase("manifest")
-        store.commit(upserts, deletes, failures, cleared, self.settings(), graph, labels=labels, given_meta=given_meta)
+        protocol.commit(store, upserts, deletes, failures, cleared, self.settings(), graph, labels=labels,
+                        given_meta=given_meta)
 
         # 4. derived stores: stale collections and vectors out, lexical index for the new generation
         self.publish()
@@ -186,22 +188,8 @@ class Committer:
 
     def publish(self) -> None:
         """Finish a commit: drop stale collections of this store, delete stale vectors, publish the
-        lexical index of the committed generation."""
-        store = self.store
-        self.on_phase("delete")
-        vectors = store.vectors
-        for name in vectors.collection_names():
-            if name != vectors.collection_name and store.owns_collection(name):
-                vectors.drop_collection(name)
-        pending = [r[0] for r in store.db.execute("SELECT chunk_id FROM pending_deletes")]
-        if pending:
-            vectors.delete(pending)
-            with store.transaction() as db:
-                db.executemany("DELETE FROM pending_deletes WHERE chunk_id=?", [(c,) for c in pending])
-        self.on_phase("lexical")
-        store.save_lexical(on_merge=lambda: self.on_phase("merge"))
-        with store.transaction() as db:
-            store.mark_clean(db)
+        lexical index of the committed generation (:func:`ragkit.store.commit.publish`)."""
+        protocol.publish(self.store, self.on_phase)
 
     def repair(self, cheap: bool = True) -> Any:
         """Check the derived stores against the manifest and restore what differs; ``cheap`` (the
