@@ -29,7 +29,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import ragkit
     from ragkit.embedding import MiniLMEmbedder
-    from ragkit.ingest import embed_text
 
     docs = to_documents(load_corpus(args.data, args.limit))
     embedder = MiniLMEmbedder()
@@ -37,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         kit = ragkit.open(Path(tmp) / "store")
         kit.embedder = embedder
         chunker = kit.chunker()
-        texts = [embed_text(c) for d in docs for c in chunker.run(d)]
+        texts = [chunker.embed_text(c) for d in docs for c in chunker.run(d)]  # what the ingest embeds
     embedder.embed(["warm up the model"])
 
     def run(order: str, size: int) -> float:

@@ -52,7 +52,7 @@ def run_variant(variant: str, data: Path, limit: int | None) -> dict[str, float]
     """Runs inside the child process."""
     import ragkit
     from ragkit.embedding import MiniLMEmbedder
-    from ragkit.ingest import EMBED_BATCH, embed_text
+    from ragkit.ingest import EMBED_BATCH
 
     records = load_corpus(data, limit)
     docs = to_documents(records)
@@ -70,7 +70,8 @@ def run_variant(variant: str, data: Path, limit: int | None) -> dict[str, float]
             config.chunking.max_tokens, config.chunking.overlap_tokens = 1024, 0
         kit = ragkit.open(Path(tmp) / "store", config)
         kit.embedder = embedder
-        texts = [embed_text(c) for d in docs for c in kit.chunker().run(d)]
+        chunker = kit.chunker()  # embed_text: what the ingest embeds for a chunk (heading path + text)
+        texts = [chunker.embed_text(c) for d in docs for c in chunker.run(d)]
         if variant == "embed":
             started = time.perf_counter()
             embedder.embed(texts)
