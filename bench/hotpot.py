@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import json
 import os
 import re
 import string
@@ -17,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "hotpotqa_dev_subset" / "hotpotqa_dev_distractor_raw200.jsonl"
+from bench import harness
+
+REPO = harness.ROOT
+DEFAULT_DATA = harness.data_path("hotpotqa_dev_subset", "hotpotqa_dev_distractor_raw200.jsonl")
 
 
 def load(path: Path = DEFAULT_DATA) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return harness.read_jsonl(path)
 
 
 def halves(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -16,7 +16,6 @@ langchain-community's BM25Retriever (rank-bm25) and langchain-chroma's Chroma, w
 """
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -48,14 +47,12 @@ def chunk_texts(data: Path, n: int) -> list[str]:
     singles: list[str] = []
     pairs: list[str] = []
     triples: list[str] = []
-    with gzip.open(data / "corpus.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for line in fh:
-            doc = json.loads(line)
-            sentences = [s for s in _SENTENCE.split(doc["text"]) if len(s.split()) >= 4]
-            singles.append(doc["title"].strip())
-            singles.extend(sentences)
-            pairs.extend(f"{a} {b}" for a, b in zip(sentences, sentences[1:]))
-            triples.extend(f"{a} {b} {c}" for a, b, c in zip(sentences, sentences[1:], sentences[2:]))
+    for doc in harness.read_jsonl(data / "corpus.jsonl.gz"):
+        sentences = [s for s in _SENTENCE.split(doc["text"]) if len(s.split()) >= 4]
+        singles.append(doc["title"].strip())
+        singles.extend(sentences)
+        pairs.extend(f"{a} {b}" for a, b in zip(sentences, sentences[1:]))
+        triples.extend(f"{a} {b} {c}" for a, b, c in zip(sentences, sentences[1:], sentences[2:]))
     texts = list(dict.fromkeys(t for t in singles + pairs + triples if t))
     if len(texts) < n:
         raise SystemExit(f"only {len(texts)} distinct chunks available, asked for {n}")
@@ -63,7 +60,7 @@ def chunk_texts(data: Path, n: int) -> list[str]:
 
 
 def queries(data: Path, n: int) -> list[str]:
-    rows = [json.loads(line) for line in (data / "queries.jsonl").open(encoding="utf-8")]
+    rows = harness.read_jsonl(data / "queries.jsonl")
     return [r["text"] for r in rows][:n]
 
 

@@ -9,8 +9,6 @@ equal, and the largest difference between their vectors.
 """
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import shutil
 import sys
@@ -28,12 +26,8 @@ DEFAULT_DATA = harness.data_path("scifact")
 
 def write_corpus(data: Path, out: Path, n: int) -> int:
     out.mkdir(parents=True)
-    with gzip.open(data / "corpus.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            if i >= n:
-                return i
-            doc = json.loads(line)
-            (out / f"{doc['_id']}.txt").write_text(f"{doc.get('title', '')}\n\n{doc['text']}\n", encoding="utf-8")
+    for doc in harness.read_jsonl(data / "corpus.jsonl.gz", n):
+        (out / f"{doc['_id']}.txt").write_text(f"{doc.get('title', '')}\n\n{doc['text']}\n", encoding="utf-8")
     return n
 
 

@@ -72,26 +72,22 @@ log = harness.log
 def sentences(data: Path) -> list[str]:
     """Distinct real sentences: SciFact titles and abstract sentences, HotpotQA paragraph sentences."""
     seen: dict[str, None] = {}
-    with gzip.open(data / "scifact" / "corpus.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for line in fh:
-            doc = json.loads(line)
-            seen.setdefault(doc["title"].strip(), None)
-            for s in _SENTENCE.split(doc["text"]):
-                if len(s.split()) >= 4:
-                    seen.setdefault(s.strip(), None)
+    for doc in harness.read_jsonl(data / "scifact" / "corpus.jsonl.gz"):
+        seen.setdefault(doc["title"].strip(), None)
+        for s in _SENTENCE.split(doc["text"]):
+            if len(s.split()) >= 4:
+                seen.setdefault(s.strip(), None)
     hotpot = data / "hotpotqa_dev_subset"
-    with open(hotpot / "hotpotqa_dev_ircot500.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            for ctx in json.loads(line)["contexts"]:
-                for s in _SENTENCE.split(ctx["paragraph_text"]):
-                    if len(s.split()) >= 4:
-                        seen.setdefault(" ".join(s.split()), None)
-    with open(hotpot / "hotpotqa_dev_distractor_raw200.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            for _, sents in json.loads(line)["context"]:
-                for s in sents:
-                    if len(s.split()) >= 4:
-                        seen.setdefault(" ".join(s.split()), None)
+    for row in harness.read_jsonl(hotpot / "hotpotqa_dev_ircot500.jsonl"):
+        for ctx in row["contexts"]:
+            for s in _SENTENCE.split(ctx["paragraph_text"]):
+                if len(s.split()) >= 4:
+                    seen.setdefault(" ".join(s.split()), None)
+    for row in harness.read_jsonl(hotpot / "hotpotqa_dev_distractor_raw200.jsonl"):
+        for _, sents in row["context"]:
+            for s in sents:
+                if len(s.split()) >= 4:
+                    seen.setdefault(" ".join(s.split()), None)
     return list(seen)
 
 

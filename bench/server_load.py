@@ -11,8 +11,6 @@ and errors per kind.
 """
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import platform
 import random
@@ -69,7 +67,7 @@ def search_queries(n: int) -> list[str]:
     """``n`` distinct queries (SciFact claims), so the query-embedding cache never answers for the model."""
     path = SCIFACT / "queries.jsonl"
     if path.exists():
-        claims = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        claims = [row["text"] for row in harness.read_jsonl(path)]
     else:
         claims = []
     claims += [f"{TOPICS[i % len(TOPICS)]} {i}" for i in range(max(0, n - len(claims)))]
@@ -79,14 +77,8 @@ def search_queries(n: int) -> list[str]:
 def abstracts(limit: int) -> list[str]:
     """SciFact abstracts for the index jobs (synthetic paragraphs when the data set is absent)."""
     if (SCIFACT / "corpus.jsonl.gz").exists():
-        out = []
-        with gzip.open(SCIFACT / "corpus.jsonl.gz", "rt", encoding="utf-8") as fh:
-            for line in fh:
-                doc = json.loads(line)
-                out.append(f"{doc.get('title', '')}\n\n{doc.get('text', '')}")
-                if len(out) >= limit:
-                    break
-        return out
+        docs = harness.read_jsonl(SCIFACT / "corpus.jsonl.gz", limit)
+        return [f"{doc.get('title', '')}\n\n{doc.get('text', '')}" for doc in docs]
     base = (ROOT / "examples" / "docs" / "faq.txt").read_text()
     return [f"Variant {i}.\n\n{base}" for i in range(limit)]
 
