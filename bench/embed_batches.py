@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,13 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="8,16,32,64")
     args = parser.parse_args(argv)
 
-    import ragkit
     from ragkit.embedding import MiniLMEmbedder
 
     docs = to_documents(load_corpus(args.data, args.limit))
     embedder = MiniLMEmbedder()
-    with tempfile.TemporaryDirectory() as tmp:
-        kit = ragkit.open(Path(tmp) / "store")
+    with harness.temp_kit() as kit:
         kit.embedder = embedder
         chunker = kit.chunker()
         texts = [chunker.embed_text(c) for d in docs for c in chunker.run(d)]  # what the ingest embeds

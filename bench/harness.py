@@ -151,13 +151,6 @@ def beir_queries(folder: Path) -> list[dict[str, Any]]:
     return read_jsonl(find_file(folder, "queries.jsonl"))
 
 
-def beir_dataset(folder: Path) -> Any:
-    """``ragkit.eval.beir.BeirDataset`` over ``folder`` (documents, split queries, qrels)."""
-    from ragkit.eval.beir import BeirDataset
-
-    return BeirDataset(folder)
-
-
 @contextlib.contextmanager
 def temp_kit(config: Any = None, prefix: str = "ragkit-bench-") -> Iterator[Any]:
     """A Kit over a fresh store in a temporary folder, closed and removed afterwards."""

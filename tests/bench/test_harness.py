@@ -150,6 +150,22 @@ def test_data_helpers_and_timing(tmp_path: Path) -> None:
     assert 0 <= t.seconds < 5 and t.ms == t.seconds * 1000
 
 
+def test_temp_kit_is_a_fresh_store_removed_afterwards() -> None:
+    from connectors.base import DocumentBuilder
+    from ragkit.config import Config, EmbedderConfig
+
+    builder = DocumentBuilder()
+    builder.add("Harness fixture about zebras.", "text")
+    doc = builder.build(source="d1.txt", data=b"zebras", format="text")
+    with harness.temp_kit(Config(embedder=EmbedderConfig(name="hash"))) as kit:
+        path = Path(kit.path)
+        assert path.exists() and kit.stats()["documents"] == 0
+        kit.add_documents([doc])
+        assert kit.stats()["documents"] == 1
+        assert kit.search("zebras", k=1, mode="lexical")[0].chunk.doc_id == doc.doc_id
+    assert not path.parent.exists()
+
+
 def _doc(tmp_path: Path, body: str) -> Path:
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Title\n\nHand-written prose, 1.23× and all.\n\n"
