@@ -36,7 +36,7 @@ def main() -> int:
             print(f"  {rank}. {hit.score:.3f}  {where}  [{c.span[0]}:{c.span[1]}]  {' '.join(c.text.split())[:90]}")
 
     try:
-        from ragkit.generation.pipeline import ask  # noqa: F401
+        from ragkit.generation.pipeline import Answerer  # noqa: F401
     except ImportError:
         return 0
     questions = [q for q in (HERE / "questions.txt").read_text().splitlines() if q.strip()]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.access import ACCESS_KEY, AccessError, Principal, principal, scoped
-from ragkit.retrieval import MODES
+from ragkit.access import AccessError, Principal, Scope, principal
+from ragkit.router import MODES
 from tests.access_fixture import (
     DOCS,
     PRINCIPALS,
@@ -115,7 +115,9 @@ def test_batch_runs_as_one_principal(corpus, name, tmp_path: Path):
     questions = tmp_path / "q.jsonl"
     questions.write_text("".join(json.dumps({"id": str(i), "question": q}) + "\n" for i, q in enumerate(QUERIES)))
     out = tmp_path / "answers.jsonl"
-    summary = kit.batch(None, questions, out, principal=who)
+    from ragkit.batch import run_batch
+
+    summary = run_batch(kit, None, questions, out, principal=who)
     assert summary["answered"] == len(QUERIES)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == len(QUERIES)
@@ -158,8 +160,6 @@ def test_graph_commands_hide_what_only_forbidden_documents_support(corpus, name)
 
 def test_router_explanations_never_name_hidden_entities(corpus):
     kit, docs = corpus
-    from ragkit.retrieval import service
-
     for name, who in PRINCIPALS.items():
         bad = forbidden_for(kit, docs, who)
         for query in QUERIES:
@@ -168,7 +168,7 @@ def test_router_explanations_never_name_hidden_entities(corpus):
                 for h in hits:
                     for p in h.paths:
                         bad.check_text(p, f"path {name} {query!r}")
-                auto = service(kit).retriever(mode)
+                auto = kit.retrieval.retriever(mode)
                 for plan in auto.last_plans:
                     assert not {e for e, _, _ in plan.entities} & bad.entity_keys, (name, query)
 
@@ -197,11 +197,13 @@ def test_principal_parsing_and_scoping():
     assert principal("*").everything
     with pytest.raises(AccessError, match="invalid label"):
         principal("h r")
-    assert scoped({"kind": "table"}, None) == {"kind": "table"}
-    assert scoped(None, "") == {ACCESS_KEY: ""}
-    assert scoped(None, "*") is None
+    assert Scope.of({"kind": "table"}, None) == Scope((("kind", "table"),), None)
+    assert Scope.of(None, "").principal == Principal() and Scope.of(None, "").key() == (("@principal", ""),)
+    assert Scope.of(None, "*").unrestricted and Scope.of(None, "*").key() is None  # "*" reads everything
+    assert Scope.of({"b": 1, "a": "x"}).key() == (("a", "x"), ("b", "1"))  # order-independent, hashable
+    assert Scope.of(Scope.of({"kind": "table"}), "hr").principal == Principal(frozenset({"hr"}))
     with pytest.raises(AccessError, match="reserved"):
-        scoped({ACCESS_KEY: "hr"}, "")  # a client cannot pick its own labels
+        Scope.of({"@access": "hr"}, "")  # a filter can never carry a principal
     assert Principal(frozenset({"hr"})).can_read([]) and Principal(frozenset({"hr"})).can_read(["hr", "x"])
     assert not Principal(frozenset({"hr"})).can_read(["legal"])
     assert set(MODES) <= set(SEARCH_MODES)

@@ -1,6 +1,8 @@
 """Incremental, idempotent, scoped ingest with exact consistency across the three stores."""
 from __future__ import annotations
 
+from ragkit.access import Scope
+
 import multiprocessing
 import time
 from pathlib import Path
@@ -108,9 +110,9 @@ def test_metadata_attached_and_filtered(hash_kit, tmp_path: Path):
     b = write_files(tmp_path / "b", {"y.txt": "shared words here too"})
     hash_kit.index([a], meta={"team": "red"})
     hash_kit.index([b], meta={"team": "blue"})
-    red = hash_kit.store.filter_ids({"team": "red"})
+    red = hash_kit.store.filter_ids(Scope.of({"team": "red"}))
     assert {c.source for c in hash_kit.chunks(sorted(red))} == {str((a / "x.txt").resolve())}
-    prefix = hash_kit.store.filter_ids({"source_prefix": str(b.resolve())})
+    prefix = hash_kit.store.filter_ids(Scope.of({"source_prefix": str(b.resolve())}))
     assert {Path(c.source).name for c in hash_kit.chunks(sorted(prefix))} == {"y.txt"}
     # changing the metadata of unchanged files re-indexes them
     assert hash_kit.index([a], meta={"team": "green"}).updated == 1
@@ -133,7 +135,7 @@ def test_metadata_is_kept_when_the_file_changes(hash_kit, tmp_path: Path):
     hash_kit.index([docs], meta={"team": "blue"})  # changes one key, keeps the other
     [doc] = hash_kit.documents()
     assert (doc["metadata"]["team"], doc["metadata"]["owner"]) == ("blue", "ana")
-    assert not hash_kit.store.filter_ids({"team": "red"})
+    assert not hash_kit.store.filter_ids(Scope.of({"team": "red"}))
     hash_kit.index([docs], rebuild=True)  # a rebuild re-chunks the stored documents: the metadata stays
     (docs / "x.txt").write_text("fourth version", encoding="utf-8")
     hash_kit.index([docs])

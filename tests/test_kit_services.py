@@ -1,4 +1,4 @@
-"""A Kit builds each long-lived service once, even when request threads ask for it at the same time."""
+"""A Kit builds its typed read parts (the Runtime) once, even when request threads ask at the same time."""
 from __future__ import annotations
 
 import threading
@@ -8,24 +8,26 @@ import ragkit
 from tests.conftest import hash_config
 
 
-def test_concurrent_callers_get_one_service(tmp_path):
+def test_concurrent_callers_get_one_runtime(tmp_path, monkeypatch):
+    import ragkit.kit as kit_module
+
     kit = ragkit.open(tmp_path / "store", hash_config())
     built: list[object] = []
     start = threading.Barrier(8)
+    real_build = kit_module.Runtime.build
 
-    class Service:
-        def __init__(self) -> None:
-            time.sleep(0.2)  # a slow build (models, thread pools): every caller arrives meanwhile
-            built.append(self)
+    def slow_build(*args: object) -> object:
+        time.sleep(0.2)  # a slow build (models, thread pools): every caller arrives meanwhile
+        runtime = real_build(*args)
+        built.append(runtime)
+        return runtime
 
-        def close(self) -> None:
-            pass
-
+    monkeypatch.setattr(kit_module.Runtime, "build", slow_build)
     got: list[object] = []
 
     def call() -> None:
         start.wait()
-        got.append(kit.service("slow", Service))
+        got.append(kit.runtime)
 
     threads = [threading.Thread(target=call) for _ in range(8)]
     for t in threads:
@@ -33,13 +35,12 @@ def test_concurrent_callers_get_one_service(tmp_path):
     for t in threads:
         t.join(timeout=30)
     assert len(built) == 1 and len(got) == 8 and all(g is built[0] for g in got)
-    # a factory may ask for another service (re-entrant)
-    assert kit.service("outer", lambda: ("outer", kit.service("inner", lambda: "inner"))) == ("outer", "inner")
+    assert kit.retrieval is built[0].retrieval and kit.graph is built[0].graph  # one set of typed parts
     kit.close()
+    assert kit.runtime is not built[0]  # closed: the next read builds the parts again
 
 
 def test_real_retrieval_service_built_once_under_concurrent_searches(tmp_path):
-    from ragkit.retrieval import service
     from tests.conftest import write_files
 
     kit = ragkit.open(tmp_path / "store", hash_config())
@@ -51,7 +52,7 @@ def test_real_retrieval_service_built_once_under_concurrent_searches(tmp_path):
     def query() -> None:
         start.wait()
         kit.search("giraffes", k=1)
-        services.append(service(kit))
+        services.append(kit.retrieval)
 
     threads = [threading.Thread(target=query) for _ in range(6)]
     for t in threads:

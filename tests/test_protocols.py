@@ -38,10 +38,10 @@ def _instances(kit) -> dict[type, list[object]]:
     from ragkit.config import EmbedderConfig, GeneratorConfig, RerankerConfig
     from ragkit.embedding import make_embedder
     from ragkit.generation import GENERATORS, make_generator
-    from ragkit.retrieval import MODES, service
+    from ragkit.router import MODES
     from ragkit.retrieval.rerank import make_reranker
 
-    svc = service(kit)
+    svc = kit.retrieval
     return {
         Connector: [TextConnector(), MarkdownConnector(), HtmlConnector()],
         Chunker: [kit.chunker()],

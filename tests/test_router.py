@@ -51,10 +51,8 @@ def test_balance_keeps_the_hybrid_weight_unless_a_side_is_weak():
 
 
 def test_claims_are_routed_text_only_like_hybrid(graph_kit, tmp_path: Path):
-    from ragkit.retrieval import service
-
     graph_kit.index(write_files(tmp_path / "docs", CORPUS))
-    svc = service(graph_kit)
+    svc = graph_kit.retrieval
     svc.retriever("auto").settings.dense_floor = 0.0  # the hashing embedder's cosines are not MiniLM's
     for query in ("Marie Curie was born in Warsaw.", "Vistula river", "Niels Bohr worked with Ernest Rutherford"):
         auto = svc.search(query, k=5, mode="auto")
@@ -74,12 +72,11 @@ CORPUS = {
 
 def test_balance_follows_the_terms_the_served_lexical_index_lacks(hash_kit, tmp_path: Path):
     """The lexical share shrinks with the query's BM25 terms unknown to the index a real store serves."""
-    from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
     from ragkit.router.auto import _with_weight
 
     hash_kit.index(write_files(tmp_path / "docs", CORPUS))
-    svc = service(hash_kit)
+    svc = hash_kit.retrieval
     auto = svc.retriever("auto")
     auto.settings.dense_floor = 0.0  # the hashing embedder's cosines are not MiniLM's: the coverage signal alone
     base = hash_kit.config.retrieval.weight

@@ -28,6 +28,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from ragkit.access import Scope, Who
+from ragkit.kit import Kit
 from ragkit.types import Answer
 
 Progress = Callable[[str, int, "int | None"], None]
@@ -192,22 +194,21 @@ def _failed(record: dict[str, Any]) -> bool:
 
 
 def answer_group(
-    kit: Any, group: list[tuple[str, str]], generator: str | None, where: dict | None, k: int | None, batched: bool
+    kit: Kit, group: list[tuple[str, str]], generator: str | None, scope: Scope | None, k: int | None, batched: bool
 ) -> list[dict[str, Any]]:
     """Answer ``(id, question)`` pairs with ``kit``: one record each, a failure recorded, never raised.
     ``batched``: through the generator's batch API (``ask_many``), else one ``ask``."""
-    from ragkit.generation.pipeline import ask, ask_many
-
+    answers = kit.runtime.answers
     t0 = time.monotonic()
     if not batched:
         qid, question = group[0]
         try:
-            results: list[Answer | Exception] = [ask(kit, question, generator=generator, where=where, k=k)]
+            results: list[Answer | Exception] = [answers.ask(question, generator=generator, scope=scope, k=k)]
         except Exception as exc:  # noqa: BLE001 - one failing question never stops the batch
             results = [exc]
     else:
         try:
-            results = ask_many(kit, [q for _, q in group], generator=generator, where=where, k=k)
+            results = answers.ask_many([q for _, q in group], generator=generator, scope=scope, k=k)
         except Exception as exc:  # noqa: BLE001
             results = [exc] * len(group)
     each = (time.monotonic() - t0) / len(group)
@@ -215,48 +216,49 @@ def answer_group(
 
 
 def run_batch(
-    kit: Any,
+    kit: Kit,
     docs_dir: str | Path | None,
     questions_file: str | Path,
     out: str | Path,
     *,
     generator: str | None = None,
     k: int | None = None,
-    where: dict | None = None,
+    where: dict[str, Any] | Scope | None = None,
+    principal: Who = None,
     retry_failed: bool = False,
     progress: Progress | None = None,
     executor: str | None = None,
 ) -> dict[str, Any]:
-    """Index ``docs_dir`` (incrementally), answer the questions not yet in ``out``; return the summary.
+    """Index ``docs_dir`` (incrementally), answer the questions not yet in ``out`` as ``principal``
+    (None: the store's owner) within ``where``; return the summary.
 
     ``executor``: local | ray | ray:auto | ray://HOST:PORT (default: the config's ``executor.name``)."""
+    scope = Scope.of(where, principal)
     with ExitStack() as stack:
         spec = executor or kit.config.executor.name
         runner = None
         if spec != "local":
             runner = kit.executor(spec)  # one Ray connection for the index and the answers
             stack.callback(runner.close)
-        return _run(kit, docs_dir, questions_file, out, generator, k, where, retry_failed, progress, runner)
+        return _run(kit, docs_dir, questions_file, out, generator, k, scope, retry_failed, progress, runner)
 
 
 def _run(
-    kit: Any,
+    kit: Kit,
     docs_dir: str | Path | None,
     questions_file: str | Path,
     out: str | Path,
     generator: str | None,
     k: int | None,
-    where: dict | None,
+    scope: Scope,
     retry_failed: bool,
     progress: Progress | None,
     runner: Any,
 ) -> dict[str, Any]:
-    from ragkit.generation.pipeline import generator_for
-
     out = check_out(out)
     questions = load_questions(questions_file)
     started = time.monotonic()
-    gen = generator_for(kit, generator)  # before indexing: cheap, and the local backend sets its threading policy
+    gen = kit.runtime.answers.generators.get(generator)  # before indexing: cheap, and the local backend sets its threading policy
     index_report: dict[str, Any] | None = None
     if docs_dir is not None:
         if not Path(docs_dir).exists():
@@ -296,7 +298,7 @@ def _run(
     if progress:
         progress("answer", 0, len(todo))
     with _Writer(out) as writer:
-        for records in _answers(kit, groups, generator, where, k, group > 1, runner):
+        for records in _answers(kit, groups, generator, scope, k, group > 1, runner):
             for record in records:
                 writer.write(record)
                 answer_seconds += float(record.get("seconds") or 0.0)
@@ -329,10 +331,10 @@ def _run(
 
 
 def _answers(
-    kit: Any,
+    kit: Kit,
     groups: list[list[tuple[str, str]]],
     generator: str | None,
-    where: dict | None,
+    scope: Scope,
     k: int | None,
     batched: bool,
     runner: Any,
@@ -341,11 +343,11 @@ def _answers(
     finish (``runner``: the RayExecutor whose connection they share)."""
     if runner is None or not groups:
         for group in groups:
-            yield answer_group(kit, group, generator, where, k, batched)
+            yield answer_group(kit, group, generator, scope, k, batched)
         return
     from ragkit.batch.ray import RayAnswerer
 
-    answerer = RayAnswerer(runner.session, kit, answer_group, generator=generator, where=where, k=k, batched=batched)
+    answerer = RayAnswerer(runner.session, kit, answer_group, generator=generator, scope=scope, k=k, batched=batched)
     try:
         yield from answerer.run(groups)
     finally:

@@ -12,27 +12,27 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ragkit.access import Scope
 from ragkit.executors.ray import RaySession, as_completed_calls
+from ragkit.kit import Kit
 
 
 class AnswerWorker:
     """One Ray actor: the store opened for reading, with the driver's config, and its generator."""
 
     def __init__(self, store: str, config: dict[str, Any], generator: str | None, answer: Callable[..., Any]):
-        import ragkit
         from ragkit.config import Config
-        from ragkit.generation.pipeline import generator_for
 
-        self.kit = ragkit.open(store)  # the store's config.toml exists: opening writes nothing
-        self.kit.config = self.kit.store.config = Config.from_dict(config)
+        self.kit = Kit(store)  # the store's config.toml exists: opening writes nothing
+        self.kit.config = Config.from_dict(config)
         self.generator = generator
         self._answer = answer  # pickled by reference: the actor imports its module
-        generator_for(self.kit, generator)  # load it now, once per actor
+        self.kit.runtime.answers.generators.get(generator)  # load it now, once per actor
 
     def answer(
-        self, group: list[tuple[str, str]], where: dict | None, k: int | None, batched: bool
+        self, group: list[tuple[str, str]], scope: Scope | None, k: int | None, batched: bool
     ) -> list[dict[str, Any]]:
-        return self._answer(self.kit, group, self.generator, where, k, batched)
+        return self._answer(self.kit, group, self.generator, scope, k, batched)
 
 
 class RayAnswerer:
@@ -42,10 +42,10 @@ class RayAnswerer:
     def __init__(
         self,
         session: RaySession,
-        kit: Any,
+        kit: Kit,
         answer: Callable[..., Any],
         generator: str | None = None,
-        where: dict | None = None,
+        scope: Scope | None = None,
         k: int | None = None,
         batched: bool = False,
         actors: int = 0,
@@ -54,8 +54,8 @@ class RayAnswerer:
         self.store = str(Path(kit.path).resolve())
         self.config = kit.config.to_dict()
         self.generator = generator
-        self.answer = answer  # (kit, group, generator, where, k, batched) -> one record per question
-        self.where, self.k, self.batched = where, k, batched
+        self.answer = answer  # (kit, group, generator, scope, k, batched) -> one record per question
+        self.scope, self.k, self.batched = scope, k, batched
         self.actors_wanted = actors
         self._pool: list[Any] = []
 
@@ -64,7 +64,7 @@ class RayAnswerer:
         size = max(1, min(self.actors_wanted or self.session.free_cpus(), len(groups)))
         worker = ray.remote(num_cpus=1, max_restarts=3)(AnswerWorker)
         self._pool = [worker.remote(self.store, self.config, self.generator, self.answer) for _ in range(size)]
-        calls = [(group, self.where, self.k, self.batched) for group in groups]
+        calls = [(group, self.scope, self.k, self.batched) for group in groups]
         for _, (group, *_), result in as_completed_calls(ray, self._pool, "answer", calls):
             if isinstance(result, Exception):  # the actor died or failed to start: record it, go on
                 error = f"{type(result).__name__}: the Ray worker answering failed: {_last_line(result)}"

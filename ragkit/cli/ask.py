@@ -75,11 +75,10 @@ def ask_command(
 ) -> None:
     """Answer a question from the store, citing and verifying every sentence."""
     import ragkit
-    from ragkit.access import scoped
+    from ragkit.access import Scope
     from ragkit.generation import GeneratorError
-    from ragkit.generation.pipeline import ask
 
-    filters = scoped(parse_pairs(where, "--where") or None, principal_of(as_))
+    filters = Scope.of(parse_pairs(where, "--where") or None, principal_of(as_))
     if generator is not None and generator not in GENERATORS:
         fail(f"unknown generator {generator!r}; valid: {', '.join(GENERATORS)}")
     kit = ragkit.open(store)
@@ -93,7 +92,7 @@ def ask_command(
                 target.flush()
 
     try:
-        answer = ask(kit, question, generator=generator, where=filters, k=k, on_token=on_token)
+        answer = kit.ask(question, generator=generator, where=filters, k=k, on_token=on_token)
     except (GeneratorError, ValueError, OSError) as exc:
         fail(str(exc))
     if stream and on_token is not None:
@@ -128,7 +127,6 @@ def batch_command(
     Every question is answered as one principal (--as).
     """
     import ragkit
-    from ragkit.access import scoped
     from ragkit.batch import BatchError, check_out, load_questions, run_batch
     from ragkit.cli.common import progress_bar
     from ragkit.generation import GeneratorError
@@ -153,7 +151,8 @@ def batch_command(
                 out,
                 generator=generator,
                 k=k,
-                where=scoped(parse_pairs(where, "--where") or None, principal_of(as_)),
+                where=parse_pairs(where, "--where") or None,
+                principal=principal_of(as_),
                 retry_failed=retry_failed,
                 progress=on_progress,
                 executor=executor,

@@ -6,6 +6,8 @@ tabs or spaces, LF or CRLF).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gzip
 import hashlib
 import io
@@ -17,6 +19,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from ragkit.types import Block, Document
+
+if TYPE_CHECKING:
+    from ragkit.kit import Kit
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -131,7 +136,7 @@ def to_document(doc_id: str, title: str, text: str, metadata: dict[str, Any] | N
     return Document(doc_id=doc_id, source=doc_id, text=full, content_hash=digest, format="text", blocks=blocks, metadata=meta)
 
 
-def index_corpus(kit: Any, documents: list[Document], progress: Any = None) -> dict[str, Any]:
+def index_corpus(kit: Kit, documents: list[Document], progress: Any = None) -> dict[str, Any]:
     """Add ``documents`` to the kit's store (unchanged ones are skipped); seconds and counts."""
     t0 = time.perf_counter()
     report = kit.add_documents(documents, progress=progress)
@@ -141,7 +146,7 @@ def index_corpus(kit: Any, documents: list[Document], progress: Any = None) -> d
 
 
 def evaluate_beir(
-    kit: Any,
+    kit: Kit,
     dataset: BeirDataset,
     split: str = "test",
     mode: str | None = None,
@@ -167,7 +172,7 @@ def evaluate_beir(
     tuned = None
     if tune_split:
         train_queries, train_qrels = dataset.split_queries(tune_split)
-        tuned = tune_queries(kit, train_queries, train_qrels, save=False)
+        tuned = tune_queries(kit.retrieval.hybrid(), kit.config.retrieval, train_queries, train_qrels)
         result["tuning"] = {"split": tune_split, **{k: v for k, v in tuned.to_dict().items() if k != "grid"}}
 
     def run(name: str, with_rerank: bool = False) -> dict[str, Any]:

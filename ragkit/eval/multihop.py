@@ -9,6 +9,8 @@ All given files pool into one corpus deduplicated by (title, whitespace-normaliz
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,6 +20,9 @@ from typing import Any
 
 from ragkit.eval.beir import read_jsonl, to_document
 from ragkit.types import Document
+
+if TYPE_CHECKING:
+    from ragkit.kit import Kit
 
 
 @dataclass
@@ -104,7 +109,7 @@ def paragraph_documents(paragraphs: Iterable[Paragraph]) -> Iterator[Document]:
 
 
 def evaluate_multihop(
-    kit: Any,
+    kit: Kit,
     questions: Sequence[Question],
     mode: str | None = None,
     compare: Sequence[str] = (),

@@ -2,6 +2,8 @@
 batched retrieval, and serial latency percentiles."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -11,6 +13,9 @@ from typing import Any
 import numpy as np
 
 from ragkit.config import RetrievalConfig
+
+if TYPE_CHECKING:
+    from ragkit.kit import Kit
 
 # Variants the harness can compare; "hybrid" is whatever the store's config says.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -61,7 +66,7 @@ def variant(name: str, base: RetrievalConfig, **overrides: Any) -> Variant:
 
 
 @contextmanager
-def using(kit: Any, config: RetrievalConfig) -> Iterator[None]:
+def using(kit: Kit, config: RetrievalConfig) -> Iterator[None]:
     """Temporarily run the kit with another retrieval config (restored afterwards)."""
     saved = kit.config.retrieval
     kit.config.retrieval = config
@@ -86,7 +91,7 @@ class DocMap:
 
 
 def doc_rankings(
-    kit: Any,
+    kit: Kit,
     queries: Sequence[str],
     variant: Variant,
     docs: DocMap,
@@ -94,9 +99,7 @@ def doc_rankings(
     progress: Progress | None = None,
 ) -> list[list[str]]:
     """Document rankings per query (best chunk decides, duplicates removed), retrieved in batches."""
-    from ragkit.retrieval import service
-
-    svc = service(kit)
+    svc = kit.retrieval
     out: list[list[str]] = []
     with using(kit, variant.config):
         for start in range(0, len(queries), batch):
@@ -114,12 +117,10 @@ def doc_rankings(
 
 
 def latency(
-    kit: Any, queries: Sequence[str], variant: Variant, k: int = 10, limit: int | None = None
+    kit: Kit, queries: Sequence[str], variant: Variant, k: int = 10, limit: int | None = None
 ) -> dict[str, float]:
     """Serial end-to-end ``search`` latency (one query at a time, hits with texts): p50/p95 in ms."""
-    from ragkit.retrieval import service
-
-    svc = service(kit)
+    svc = kit.retrieval
     sample = list(queries[:limit] if limit else queries)
     times = []
     with using(kit, variant.config):
@@ -129,7 +130,7 @@ def latency(
         try:
             if sample:
                 svc.search(sample[0] + " warm-up", k=k)
-            encoder = svc.retriever("dense").encode
+            encoder = svc.dense().encode
             for query in sample:
                 encoder.forget(query)  # every timed query embeds its text: no cache hit
                 t0 = time.perf_counter()

@@ -1,14 +1,14 @@
 """Question → retrieval → prompt → generator → citations → verification → :class:`Answer`.
 
-``ask`` and ``chat`` take a Kit (anything with ``config``, ``embedder`` and ``search``); ``answer_hits``
-does the work from hits and needs no Kit.
+:class:`Answerer` is the typed component a store's runtime builds (its retrieval and generators given
+to it); ``answer_hits`` does the work from hits and needs neither.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ragkit.config import GeneratorConfig
@@ -21,8 +21,10 @@ from ragkit.generation.citations import (
     with_markers,
 )
 from ragkit.generation.prompt import ABSTAIN_TEXT, SYSTEM_PROMPT, Prompt, approx_tokens, build_prompt, source_label
-from ragkit.generation.sentences import STOPWORDS, content_terms, tokens
+from ragkit.access import Scope
+from ragkit.generation.chat import HISTORY_TURNS, condense
 from ragkit.generation.verify import EmbedCache, Passage, Verifier
+from ragkit.protocols import Embedder, Generator
 from ragkit.types import Answer, Hit, Sentence
 
 _ABSTAIN = re.compile(
@@ -33,89 +35,27 @@ _ABSTAIN = re.compile(
     r"|\bi (do not|don't) know\b",
     re.IGNORECASE,
 )
-_ANAPHORA = {
-    "it",
-    "its",
-    "they",
-    "them",
-    "their",
-    "he",
-    "him",
-    "his",
-    "she",
-    "her",
-    "this",
-    "that",
-    "these",
-    "those",
-    "there",
-    "then",
-    "one",
-    "ones",
-    "former",
-    "latter",
-    "same",
-    "also",
-    "else",
-}
-_FILLER = {
-    "tell",
-    "explain",
-    "describe",
-    "show",
-    "give",
-    "please",
-    "know",
-    "want",
-    "like",
-    "me",
-    "us",
-    "can",
-    "could",
-    "would",
-    "something",
-    "anything",
-    "thing",
-    "things",
-    "info",
-    "information",
-    "details",
-}
-HISTORY_TURNS = 6
 
 
-@dataclass
-class _Resources:
-    """Per-Kit generators and embedding cache (so a local model loads once per Kit)."""
+class Generators:
+    """The generators of one store by name, each built once (a local model loads once per store), and
+    the embedding cache their verifier shares."""
 
-    embed: EmbedCache
-    generators: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, config: GeneratorConfig, embedder: Embedder):
+        self.config = config
+        self.embed = EmbedCache(embedder)
+        self._built: dict[str, Generator] = {}
+        self._lock = threading.Lock()
 
+    def get(self, name: str | None = None) -> Generator:
+        """The generator called ``name`` (default: the config's)."""
+        from ragkit.generation import make_generator
 
-def _resources(kit: Any) -> _Resources:
-    """Cached on the Kit with ``kit.service`` when it has one, else as an attribute."""
-    if hasattr(kit, "service"):
-        return kit.service("generation", lambda: _Resources(embed=EmbedCache(kit.embedder)))
-    res = getattr(kit, "_ragkit_generation", None)
-    if res is None:
-        res = _Resources(embed=EmbedCache(kit.embedder))
-        try:
-            kit._ragkit_generation = res
-        except AttributeError:  # no caching possible
-            pass
-    return res
-
-
-def generator_for(kit: Any, name: str | None = None) -> Any:
-    """The Kit's generator called ``name`` (default: config), built once per Kit."""
-    from ragkit.generation import make_generator
-
-    config: GeneratorConfig = kit.config.generator
-    key = name or config.name
-    res = _resources(kit)
-    if key not in res.generators:
-        res.generators[key] = make_generator(config, key, embedder=res.embed)
-    return res.generators[key]
+        key = name or self.config.name
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = make_generator(self.config, key, embedder=self.embed)
+            return self._built[key]
 
 
 def is_abstention(text: str) -> bool:
@@ -244,101 +184,90 @@ def _counter(cache: EmbedCache) -> Callable[[str], int] | None:
     return safe
 
 
-# -- Kit entry points ------------------------------------------------------------------------------------------
-def ask(
-    kit: Any,
-    question: str,
-    *,
-    generator: str | None = None,
-    where: dict | None = None,
-    k: int | None = None,
-    on_token: Callable[[str], None] | None = None,
-    history: list[dict[str, str]] | None = None,
-) -> Answer:
-    """Retrieve for ``question``, generate, cite and verify."""
-    gen = generator_for(kit, generator)
-    hits = retrieve(kit, question, k, where)
-    res = _resources(kit)
-    return answer_hits(question, hits, gen, kit.config.generator, res.embed, history=history, on_token=on_token)
+# -- the answerer -------------------------------------------------------------------------------------------
+Retrieve = Callable[[str, int | None, Scope | None], list[Hit]]  # (query, k, scope) -> hits
 
 
-def retrieve(kit: Any, query: str, k: int | None, where: dict | None) -> list[Hit]:
-    """The passages an answer is written from: the search hits plus the graph's evidence (both hops of
-    a multi-hop question), read from one committed generation (``Store.read_consistent``). ``ask`` and
-    every turn of ``chat`` retrieve through here, so a follow-up retrieves as a first question does."""
+class Answerer:
+    """Answers questions of one store: retrieve (``evidence``: hits plus graph evidence; ``hits``: search
+    only, for batches), prompt, generate, cite and verify."""
 
-    def run(generation: int | None = None) -> list[Hit]:
-        hits = kit.search(query, k=k or kit.config.retrieval.k, where=where)
-        if hasattr(kit, "graph"):
-            from ragkit.generation.evidence import graph_evidence
+    def __init__(self, evidence: Retrieve, hits: Retrieve, generators: Generators):
+        self.evidence = evidence
+        self.hits = hits
+        self.generators = generators
 
-            hits = graph_evidence(kit, query, hits, where)
-            for hit in hits:
-                hit.generation = generation if generation is not None else hit.generation
-        return hits
+    def ask(
+        self,
+        question: str,
+        *,
+        generator: str | None = None,
+        scope: Scope | None = None,
+        k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+        history: list[dict[str, str]] | None = None,
+    ) -> Answer:
+        """Retrieve for ``question``, generate, cite and verify."""
+        gen = self.generators.get(generator)
+        hits = self.evidence(question, k, scope)
+        return answer_hits(question, hits, gen, self.generators.config, self.generators.embed, history=history,
+                           on_token=on_token)
 
-    store = getattr(kit, "store", None)
-    return store.read_consistent(run) if hasattr(store, "read_consistent") else run()
+    def chat(
+        self,
+        history: list[dict[str, str]],
+        question: str,
+        *,
+        generator: str | None = None,
+        scope: Scope | None = None,
+        k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer a follow-up: ``history`` (``{"role","content"}`` turns) is condensed into a standalone
+        query for retrieval, and the last turns go into the prompt."""
+        gen = self.generators.get(generator)
+        standalone = condense(history, question, gen)
+        recent = [m for m in history if m.get("role") in ("user", "assistant")][-HISTORY_TURNS:]
+        hits = self.evidence(standalone, k, scope)
+        return answer_hits(standalone, hits, gen, self.generators.config, self.generators.embed, history=recent,
+                           on_token=on_token)
 
-
-def chat(
-    kit: Any,
-    history: list[dict[str, str]],
-    question: str,
-    *,
-    generator: str | None = None,
-    where: dict | None = None,
-    k: int | None = None,
-    on_token: Callable[[str], None] | None = None,
-) -> Answer:
-    """Answer a follow-up: ``history`` (``{"role","content"}`` turns) is condensed into a standalone query
-    for retrieval, and the last turns go into the prompt."""
-    gen = generator_for(kit, generator)
-    standalone = condense(history, question, gen)
-    recent = [m for m in history if m.get("role") in ("user", "assistant")][-HISTORY_TURNS:]
-    hits = retrieve(kit, standalone, k, where)
-    res = _resources(kit)
-    return answer_hits(standalone, hits, gen, kit.config.generator, res.embed, history=recent, on_token=on_token)
-
-
-def ask_many(
-    kit: Any,
-    questions: list[str],
-    *,
-    generator: str | None = None,
-    where: dict | None = None,
-    k: int | None = None,
-) -> list[Answer | Exception]:
-    """Answer several questions, sending prompts to the generator as one batch (vLLM, HTTP concurrency).
-
-    A question that fails yields its exception in its slot; the others are answered.
-    """
-    gen = generator_for(kit, generator)
-    res = _resources(kit)
-    config = kit.config.generator
-    results: list[Answer | Exception | None] = [None] * len(questions)
-    prompts: list[tuple[int, Prompt]] = []
-    for i, question in enumerate(questions):
-        try:
-            hits = kit.search(question, k=k or kit.config.retrieval.k, where=where)
-            if not hits:
-                results[i] = abstain(gen.name)
-                continue
-            prompts.append((i, make_prompt(question, hits, gen, config, count_tokens=_counter(res.embed))))
-        except Exception as exc:  # noqa: BLE001 - recorded per question
-            results[i] = exc
-    if prompts:
-        texts = _generate_many(gen, [p.messages for _, p in prompts], _max_tokens(gen, config))
-        verifier = Verifier(res.embed)
-        for (i, prompt), text in zip(prompts, texts):
-            if isinstance(text, Exception):
-                results[i] = text
-                continue
+    def ask_many(
+        self,
+        questions: list[str],
+        *,
+        generator: str | None = None,
+        scope: Scope | None = None,
+        k: int | None = None,
+    ) -> list[Answer | Exception]:
+        """Answer several questions, sending prompts to the generator as one batch (vLLM, HTTP
+        concurrency). A question that fails yields its exception in its slot; the others are answered."""
+        gen = self.generators.get(generator)
+        embed = self.generators.embed
+        config = self.generators.config
+        results: list[Answer | Exception | None] = [None] * len(questions)
+        prompts: list[tuple[int, Prompt]] = []
+        for i, question in enumerate(questions):
             try:
-                results[i] = finish(prompt, text, verifier, gen.name)
-            except Exception as exc:  # noqa: BLE001
+                hits = self.hits(question, k, scope)
+                if not hits:
+                    results[i] = abstain(gen.name)
+                    continue
+                prompts.append((i, make_prompt(question, hits, gen, config, count_tokens=_counter(embed))))
+            except Exception as exc:  # noqa: BLE001 - recorded per question
                 results[i] = exc
-    return [r if r is not None else RuntimeError("not answered") for r in results]
+        if prompts:
+            texts = _generate_many(gen, [p.messages for _, p in prompts], _max_tokens(gen, config))
+            verifier = Verifier(embed)
+            for (i, prompt), text in zip(prompts, texts):
+                if isinstance(text, Exception):
+                    results[i] = text
+                    continue
+                try:
+                    results[i] = finish(prompt, text, verifier, gen.name)
+                except Exception as exc:  # noqa: BLE001
+                    results[i] = exc
+        return [r if r is not None else RuntimeError("not answered") for r in results]
 
 
 def _generate_many(gen: Any, batch: list[list[dict[str, str]]], max_tokens: int) -> list[str | Exception]:
@@ -355,48 +284,4 @@ def _generate_many(gen: Any, batch: list[list[dict[str, str]]], max_tokens: int)
         return out
 
 
-# -- chat: standalone query ---------------------------------------------------------------------------------
-REWRITE_PROMPT = (
-    "Rewrite the user's last question as one standalone question that can be understood without the "
-    "conversation. Reply with the question only."
-)
-
-
-def condense(history: list[dict[str, str]], question: str, gen: Any = None) -> str:
-    """A standalone query for retrieval.
-
-    Generators that can rewrite well (``rewrites = True``: openai, vllm) are asked to; otherwise (and on any
-    failure) a deterministic rule applies: a follow-up that refers back (pronouns like "it", "they") or is
-    short gets the content words of the previous user question appended.
-    """
-    turns = [m for m in history if m.get("role") in ("user", "assistant") and m.get("content")]
-    if not turns:
-        return question
-    if gen is not None and getattr(gen, "rewrites", False):
-        convo = "\n".join(f"{m['role']}: {m['content']}" for m in turns[-HISTORY_TURNS:])
-        messages = [
-            {"role": "system", "content": REWRITE_PROMPT},
-            {"role": "user", "content": f"Conversation:\n{convo}\n\nLast question: {question}\nStandalone question:"},
-        ]
-        try:
-            rewritten = gen.generate(messages, 64).strip().strip('"').splitlines()[0].strip()
-            if rewritten:
-                return rewritten
-        except Exception:  # noqa: BLE001 - fall back to the rule
-            pass
-    previous = next((m["content"] for m in reversed(turns) if m["role"] == "user"), "")
-    words = tokens(question)
-    refers_back = any(w in _ANAPHORA for w in words) or len(content_terms(question)) < 3
-    if not previous or not refers_back:
-        return question
-    seen = {w for w in words}
-    extra = [
-        w
-        for w in re.findall(r"[\w'’-]+", previous)
-        if w.lower() not in STOPWORDS and w.lower() not in _FILLER and w.lower() not in seen
-    ]
-    extra = list(dict.fromkeys(extra))
-    return f"{question.rstrip()} ({' '.join(extra)})" if extra else question
-
-
-__all__ = ["ask", "chat", "ask_many", "answer_hits", "finish", "condense", "generator_for"]
+__all__ = ["Answerer", "Generators", "answer_hits", "finish", "condense", "make_prompt", "abstain", "is_abstention"]

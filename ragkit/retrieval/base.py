@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ragkit.types import Hit
+
+if TYPE_CHECKING:
+    from ragkit.store import Store
 
 Ranked = list[tuple[str, float]]
 
 
 def to_hits(
-    store: Any,
+    store: Store,
     ranked: Sequence[tuple[str, float]],
     k: int,
     scores: Sequence[Mapping[str, float]] | None = None,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ragkit.access import Scope
 from ragkit.retrieval.base import Ranked, to_hits
-from ragkit.retrieval.filters import FilterResolver, GenerationCache, where_key
+from ragkit.retrieval.filters import FilterResolver, GenerationCache, scope_key
 from ragkit.types import Hit
+
+if TYPE_CHECKING:
+    from ragkit.protocols import Embedder
+    from ragkit.store import Store
 
 EXACT_BELOW = 0.5  # filters that keep less than this share of the store use exact search
 OVERFETCH_MAX = 4
@@ -21,7 +26,7 @@ class QueryEncoder:
     """Embeds queries with the store's embedder (a batch at once), remembering the last ``size``.
     Safe to call from several threads (the cache is locked; the model runs outside the lock)."""
 
-    def __init__(self, embedder: Any, size: int = 4096):
+    def __init__(self, embedder: Embedder, size: int = 4096):
         self.embedder = embedder
         self.size = size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -57,7 +62,7 @@ class DenseRetriever:
 
     name = "dense"
 
-    def __init__(self, store: Any, embedder: Any, filters: FilterResolver | None = None):
+    def __init__(self, store: Store, embedder: Embedder, filters: FilterResolver | None = None):
         self.store = store
         self.encode = QueryEncoder(embedder)
         self.filters = filters or FilterResolver(store)
@@ -73,25 +78,25 @@ class DenseRetriever:
             return [[] for _ in range(len(vectors))]
         return self.store.vectors.query_batch(vectors, k)
 
-    def _subset(self, where: Mapping[str, Any], allowed: frozenset[str]) -> tuple[list[str], np.ndarray]:
+    def _subset(self, scope: Scope | None, allowed: frozenset[str]) -> tuple[list[str], np.ndarray]:
         def load() -> tuple[list[str], np.ndarray]:
             ids = sorted(allowed)
             return ids, np.ascontiguousarray(self.store.vectors.get_vectors(ids), dtype=np.float32)
 
-        return self._subsets.get(where_key(where), load)
+        return self._subsets.get(scope_key(scope), load)
 
     def candidates(
         self,
         queries: Sequence[str],
         depth: int,
-        where: Mapping[str, Any] | None = None,
+        scope: Scope | None = None,
         vectors: np.ndarray | None = None,
     ) -> list[Ranked]:
         """Top ``depth`` (chunk id, cosine) per query, allowed chunks only."""
         if not queries:
             return []
         vectors = self.encode(queries) if vectors is None else vectors
-        allowed = self.filters.allowed(where)
+        allowed = self.filters.allowed(scope)
         if allowed is None:
             return self._hnsw(vectors, depth)
         if not allowed:
@@ -103,11 +108,11 @@ class DenseRetriever:
             kept = [[(cid, s) for cid, s in ranked if cid in allowed][:depth] for ranked in found]
             if all(len(r) >= min(depth, len(allowed)) or len(f) < fetch for r, f in zip(kept, found)):
                 return kept
-        ids, matrix = self._subset(where, allowed)  # type: ignore[arg-type]
+        ids, matrix = self._subset(scope, allowed)
         return exact_top(ids, matrix, vectors, depth)
 
-    def run(self, query: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
-        ranked = self.candidates([query], k, where)[0]
+    def run(self, query: str, k: int = 10, scope: Scope | None = None) -> list[Hit]:
+        ranked = self.candidates([query], k, scope)[0]
         return to_hits(self.store, ranked, k, [{self.name: s} for _, s in ranked])
 
 

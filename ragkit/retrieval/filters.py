@@ -1,4 +1,4 @@
-"""Metadata filters resolved once per store generation: ``where`` dict -> allowed chunk ids.
+"""Scopes resolved once per store generation: a :class:`ragkit.access.Scope` -> allowed chunk ids.
 
 Every retriever applies the same allowed set before ranking (a lexical row mask, an exact dense search
 over the allowed vectors or an HNSW over-fetch), so a filter never costs a chroma ``where`` scan.
@@ -7,19 +7,28 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, Protocol, TypeVar
+
+from ragkit.access import Scope
 
 T = TypeVar("T")
 
 FILTER_KEYS = ("source_prefix", "format", "kind", "doc_id", "source")
 
 
-def where_key(where: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
-    """A hashable, order-independent key for a filter; ``None`` for no filter (None or {})."""
-    if not where:
-        return None
-    return tuple(sorted((str(k), str(v)) for k, v in where.items()))
+def scope_key(scope: Scope | None) -> tuple[tuple[str, str], ...] | None:
+    """A hashable, order-independent key for a scope; ``None`` when it sees everything."""
+    return None if scope is None else scope.key()
+
+
+class ScopedStore(Protocol):
+    """What the resolver reads: the committed generation and the chunk ids a scope sees."""
+
+    @property
+    def generation(self) -> int: ...
+
+    def filter_ids(self, scope: Scope) -> set[str]: ...
 
 
 class GenerationCache:
@@ -54,15 +63,15 @@ class GenerationCache:
 
 
 class FilterResolver:
-    """Resolves ``where`` to the set of allowed chunk ids with ``store.filter_ids``, cached per generation."""
+    """Resolves a scope to the set of allowed chunk ids with ``store.filter_ids``, cached per generation."""
 
-    def __init__(self, store: Any, size: int = 32):
+    def __init__(self, store: ScopedStore, size: int = 32):
         self.store = store
         self.cache = GenerationCache(lambda: store.generation, size)
 
-    def allowed(self, where: Mapping[str, Any] | None) -> frozenset[str] | None:
-        """Allowed chunk ids, or ``None`` when there is no filter."""
-        key = where_key(where)
-        if key is None:
+    def allowed(self, scope: Scope | None) -> frozenset[str] | None:
+        """Allowed chunk ids, or ``None`` when the scope sees everything."""
+        key = scope_key(scope)
+        if key is None or scope is None:
             return None
-        return self.cache.get(("ids", key), lambda: frozenset(self.store.filter_ids(dict(key))))
+        return self.cache.get(("ids", key), lambda: frozenset(self.store.filter_ids(scope)))

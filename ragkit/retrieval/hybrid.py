@@ -1,14 +1,22 @@
 """Hybrid retrieval: lexical and dense candidates fused by CC (normalized scores) or RRF."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ragkit.access import Scope
 from ragkit.config import RetrievalConfig
 from ragkit.retrieval.base import Ranked, to_hits
+from ragkit.retrieval.dense import DenseRetriever
 from ragkit.retrieval.fusion import Fused, fuse
+from ragkit.retrieval.lexical import LexicalRetriever
 from ragkit.types import Hit
+
+if TYPE_CHECKING:
+    from ragkit.store import Store
 
 
 def fuse_pair(lexical: Ranked, dense: Ranked, config: RetrievalConfig) -> list[Fused]:
@@ -30,35 +38,32 @@ class HybridRetriever:
     name = "hybrid"
     EMBED_WORKERS = 4  # concurrent callers (server threads) each get one
 
-    def __init__(self, store: Any, lexical: Any, dense: Any, config: RetrievalConfig):
+    def __init__(self, store: Store, lexical: LexicalRetriever, dense: DenseRetriever, config: RetrievalConfig):
         self.store = store
         self.lexical = lexical
         self.dense = dense
         self.config = config
         self._pool: ThreadPoolExecutor | None = None
 
-    def _embedding(self, queries: Sequence[str]) -> Any:
-        """A future of the query vectors (None when the dense retriever embeds on its own)."""
-        encode = getattr(self.dense, "encode", None)
-        if encode is None:
-            return None
+    def _embedding(self, queries: Sequence[str]) -> Future[np.ndarray]:
+        """A future of the query vectors."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.EMBED_WORKERS, thread_name_prefix="ragkit-embed")
-        return self._pool.submit(encode, list(queries))
+        return self._pool.submit(self.dense.encode, list(queries))
 
     def candidate_lists(
-        self, queries: Sequence[str], where: Mapping[str, Any] | None = None, depth: int | None = None
+        self, queries: Sequence[str], scope: Scope | None = None, depth: int | None = None
     ) -> list[tuple[Ranked, Ranked]]:
         """Per query, the (lexical, dense) candidate lists before fusion."""
         depth = depth or self.config.depth
         if not queries:
             return []
-        vectors = self._embedding(queries)
+        future = self._embedding(queries)
         try:
-            lex = self.lexical.candidates(queries, depth, where)
+            lex = self.lexical.candidates(queries, depth, scope)
         finally:
-            vectors = vectors.result() if vectors is not None else None
-        den = self.dense.candidates(queries, depth, where, vectors=vectors)
+            vectors = future.result()
+        den = self.dense.candidates(queries, depth, scope, vectors=vectors)
         return list(zip(lex, den))
 
     def close(self) -> None:
@@ -68,11 +73,11 @@ class HybridRetriever:
             pool.shutdown(wait=True)
 
     def candidates(
-        self, queries: Sequence[str], depth: int | None = None, where: Mapping[str, Any] | None = None
+        self, queries: Sequence[str], depth: int | None = None, scope: Scope | None = None
     ) -> list[list[Fused]]:
         """Fused candidates per query, best first."""
-        return [fuse_pair(lex, den, self.config) for lex, den in self.candidate_lists(queries, where, depth)]
+        return [fuse_pair(lex, den, self.config) for lex, den in self.candidate_lists(queries, scope, depth)]
 
-    def run(self, query: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
-        fused = self.candidates([query], where=where)[0]
+    def run(self, query: str, k: int = 10, scope: Scope | None = None) -> list[Hit]:
+        fused = self.candidates([query], scope=scope)[0]
         return to_hits(self.store, [(f.id, f.score) for f in fused], k, [f.scores for f in fused])

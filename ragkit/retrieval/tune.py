@@ -6,13 +6,17 @@ chunk's.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ragkit.config import RetrievalConfig
 from ragkit.retrieval.fusion import NORMALIZATIONS, normalize
+
+if TYPE_CHECKING:
+    from ragkit.retrieval.hybrid import HybridRetriever
 
 Ranked = Sequence[tuple[str, float]]
 GRID = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 21))
@@ -139,31 +143,30 @@ def tune_candidates(
 
 
 def tune_queries(
-    kit: Any,
+    hybrid: HybridRetriever,
+    config: RetrievalConfig,
     queries: Mapping[str, str],
     qrels: Mapping[str, Mapping[str, int]],
-    save: bool = True,
+    save: Callable[[], None] | None = None,
     batch: int = 64,
 ) -> TuneResult:
-    """Fit the kit's hybrid fusion on labeled queries (qrels name the store's document ids).
+    """Fit the store's hybrid fusion on labeled queries (qrels name the store's document ids).
 
-    With ``save`` the store's config gets ``fusion = "cc"`` and the fitted weight and normalization.
-    ``baseline`` is the nDCG@10 of the configuration before tuning on the same queries.
+    With ``save`` (which writes the store's config) ``config`` gets ``fusion = "cc"`` and the fitted
+    weight and normalization. ``baseline`` is the nDCG@10 of the configuration before tuning on the
+    same queries.
     """
-    from ragkit.retrieval.metrics import ndcg_at_k
-    from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
+    from ragkit.retrieval.metrics import ndcg_at_k
 
     qids = [q for q in queries if any(r > 0 for r in qrels.get(q, {}).values())]
     if not qids:
         raise ValueError("no labeled query with a positive judgment to tune on")
-    hybrid = service(kit).retriever("hybrid")
     lists: list[tuple[Ranked, Ranked]] = []
     for start in range(0, len(qids), batch):
         lists.extend(hybrid.candidate_lists([queries[q] for q in qids[start : start + batch]]))
     chunk_ids = list({cid for lex, den in lists for cid, _ in [*lex, *den]})
-    doc_of = {c.chunk_id: c.doc_id for c in kit.store.chunks(chunk_ids)}
-    config = kit.config.retrieval
+    doc_of = {c.chunk_id: c.doc_id for c in hybrid.store.chunks(chunk_ids)}
     prior = (config.weight, config.normalization) if config.fusion == "cc" else (0.5, "zscore")
     result = tune_candidates(lists, [qrels[q] for q in qids], doc_of, prior=prior)
     baseline = []
@@ -171,9 +174,9 @@ def tune_queries(
         ranked = list(dict.fromkeys(doc_of.get(f.id, f.id) for f in fuse_pair(lex, den, config)))
         baseline.append(ndcg_at_k(ranked, qrels[q], 10))
     result.baseline = float(np.mean(baseline))
-    if save:
+    if save is not None:
         config.fusion = "cc"
         config.weight = result.weight
         config.normalization = result.normalization
-        kit.config.save(kit.path)
+        save()
     return result

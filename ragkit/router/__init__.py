@@ -10,13 +10,20 @@ candidate reached by both a text and a graph path gets a trajectory bonus. Every
 paths that reached it (``Fused.paths`` -> ``Hit.paths``).
 
 Rooms: :mod:`~ragkit.router.plan` (features and the mix), :mod:`~ragkit.router.graph_search` (PPR and
-structural neighbourhoods), :mod:`~ragkit.router.auto` (the retrievers). The graph's evidence for an
+structural neighbourhoods), :mod:`~ragkit.router.auto` (the router's retriever),
+:mod:`~ragkit.router.graph_reader` (the store's graph, read only) and :mod:`~ragkit.router.service`
+(every retriever of one store, built once: what a Kit searches with). The graph's evidence for an
 answer is the generation layer's (:mod:`ragkit.generation.evidence`).
 """
 from __future__ import annotations
 
-from ragkit.router.auto import AutoRetriever, make_retriever
+from ragkit.router.auto import AutoRetriever
+from ragkit.router.graph_reader import GraphReader, Linker
 from ragkit.router.graph_search import GraphSearch
 from ragkit.router.plan import QueryPlan, RouterSettings, balance, plan
+from ragkit.router.service import COMPONENT_MODES, MODES, RetrievalService
 
-__all__ = ["AutoRetriever", "GraphSearch", "QueryPlan", "RouterSettings", "balance", "make_retriever", "plan"]
+__all__ = [
+    "AutoRetriever", "COMPONENT_MODES", "GraphReader", "GraphSearch", "Linker", "MODES", "QueryPlan",
+    "RetrievalService", "RouterSettings", "balance", "plan",
+]

@@ -3,13 +3,21 @@ the plan, graph search and one CC fusion, each candidate keeping the paths that 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
-from ragkit.access import access_of
+from graphs.traverse import GraphIndex
+from ragkit.access import Principal, Scope
+from ragkit.config import RetrievalConfig
+from ragkit.retrieval.base import Ranked, to_hits
+from ragkit.retrieval.filters import FilterResolver
 from ragkit.retrieval.fusion import Fused, fuse
+from ragkit.retrieval.hybrid import HybridRetriever, fuse_pair
+from ragkit.router.graph_reader import Linker
 from ragkit.router.graph_search import GraphSearch
 from ragkit.router.plan import QueryPlan, RouterSettings, balance, plan
+from ragkit.types import Hit
+
+GraphOf = Callable[[Principal | None], GraphIndex | None]  # the graph a principal walks (None: the whole graph)
 
 
 class AutoRetriever:
@@ -17,40 +25,40 @@ class AutoRetriever:
 
     name = "auto"
 
-    def __init__(self, hybrid: Any, graph: Callable[[], Any | None], filters: Any, config: Any,
-                 settings: RouterSettings | None = None, text: bool = True,
-                 linker: Callable[[], Callable[[str, list[str]], list[tuple[str, str, str]]] | None] | None = None):
+    def __init__(self, hybrid: HybridRetriever, graph: GraphOf, filters: FilterResolver,
+                 config: Callable[[], RetrievalConfig], settings: RouterSettings | None = None, text: bool = True,
+                 linker: Callable[[], Linker | None] | None = None):
         self.hybrid = hybrid
         self.graph = graph
         self.linker = linker  # () -> the embedding linker of the current graph, or None
         self.filters = filters
-        self.config = config
+        self.config = config  # () -> the live retrieval config (a swapped config applies to the next query)
         self.settings = settings or RouterSettings()
         self.text = text  # False: graph only (``mode=graph``)
         self.last_plans: list[QueryPlan] = []
 
     def candidates(self, queries: Sequence[str], depth: int | None = None,
-                   where: Mapping[str, Any] | None = None) -> list[list[Fused]]:
-        depth = depth or self.config.depth
-        who = access_of(where)  # a principal walks only the graph its readable chunks support
-        graph = self.graph() if who is None else self.graph(who)
+                   scope: Scope | None = None) -> list[list[Fused]]:
+        config = self.config()
+        depth = depth or config.depth
+        who = scope.principal if scope is not None else None  # a principal walks only the graph its chunks support
+        graph = self.graph(who)
         s = self.settings
-        allowed = self.filters.allowed(where) if graph is not None else None
+        allowed = self.filters.allowed(scope) if graph is not None else None
         linker = self.linker() if graph is not None and self.linker is not None else None
-        if linker is not None and who is not None:  # the name vectors cover the whole graph: keep the visible
-            visible, link_all = set(graph.entity_ids), linker
-            linker = lambda q, taken: [x for x in link_all(q, taken) if x[0] in visible]  # noqa: E731
-        plans = [plan(q, graph, self.config.weight, s, linker) for q in queries]
+        if linker is not None and graph is not None and who is not None:  # name vectors cover the whole graph
+            linker = _visible_only(linker, set(graph.entity_ids))
+        plans = [plan(q, graph, config.weight, s, linker) for q in queries]
         self.last_plans = plans
-        pairs = self.hybrid.candidate_lists(queries, where, depth) if self.text else [([], []) for _ in queries]
+        empty: list[tuple[Ranked, Ranked]] = [([], []) for _ in queries]
+        pairs = self.hybrid.candidate_lists(queries, scope, depth) if self.text else empty
         search = GraphSearch(graph, s) if graph is not None else None
-        store = getattr(self.hybrid, "store", None)
-        lexical_index = store.lexical() if store is not None and self.text and s.balance else None
-        out = []
+        lexical_index = self.hybrid.store.lexical() if self.text and s.balance else None
+        out: list[list[Fused]] = []
         for query, p, (lex, den) in zip(queries, plans, pairs):
             if self.text and s.balance:
                 coverage = lexical_index.coverage(query) if lexical_index is not None else 1.0  # LexicalIndex
-                p.dense_weight = balance(lex, den, self.config.weight, coverage, s.dense_floor, s.dense_slope)
+                p.dense_weight = balance(lex, den, config.weight, coverage, s.dense_floor, s.dense_slope)
             lists: dict[str, Sequence[tuple[str, float]]] = {}
             structure: list[tuple[str, float]] = []
             weights: dict[str, float] = {}
@@ -64,7 +72,7 @@ class AutoRetriever:
                     for cid, _ in ranked:
                         paths.setdefault(cid, []).append(name)
             started = time.perf_counter()
-            if search is not None:
+            if search is not None and graph is not None:
                 seeds: dict[str, float] = {e: s.query_seed for e, _, _ in p.entities}
                 hop_of: dict[str, tuple[str, str]] = {}  # bridge entity -> (first-hop title, chunk id)
                 chunk_seeds: dict[str, float] = {}
@@ -93,9 +101,7 @@ class AutoRetriever:
             if self.text and "graph" not in lists and not structure:
                 # the graph does not help this query (a claim, a keyword or single-hop query): the hybrid
                 # retriever's own fusion, with the per-query dense share, so auto == hybrid when unshifted
-                from ragkit.retrieval.hybrid import fuse_pair
-
-                fused = fuse_pair(lex, den, _with_weight(self.config, p.dense_weight))
+                fused = fuse_pair(lex, den, _with_weight(config, p.dense_weight))
                 for f in fused:
                     f.paths = paths.get(f.id, [])
                 p.reasons.append("text only")
@@ -128,10 +134,8 @@ class AutoRetriever:
             out.append(fused[:depth])
         return out
 
-    def run(self, query: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Any]:
-        from ragkit.retrieval.base import to_hits
-
-        fused = self.candidates([query], where=where)[0]
+    def run(self, query: str, k: int = 10, scope: Scope | None = None) -> list[Hit]:
+        fused = self.candidates([query], scope=scope)[0]
         hits = to_hits(self.hybrid.store, [(f.id, f.score) for f in fused], k, [f.scores for f in fused])
         by_id = {f.id: f.paths for f in fused}
         for h in hits:
@@ -139,25 +143,11 @@ class AutoRetriever:
         return hits
 
 
-def _with_weight(config: Any, weight: float) -> Any:
+def _with_weight(config: RetrievalConfig, weight: float) -> RetrievalConfig:
     """A retrieval config like ``config`` with the dense share ``weight`` (fusion and normalization kept)."""
-    from ragkit.config import RetrievalConfig
-
     return RetrievalConfig(fusion=config.fusion, normalization=config.normalization, weight=weight, rrf_k=config.rrf_k)
 
 
-def make_retriever(service: Any, mode: str) -> AutoRetriever:
-    """The ``graph`` or ``auto`` retriever of a RetrievalService (its kit's graph, filters, hybrid)."""
-    kit = service.kit
-
-    def graph(principal: Any = None) -> Any | None:
-        if not getattr(kit.config, "graph", None) or not kit.graph.available():
-            return None
-        return kit.graph.index if principal is None else kit.graph.view(principal)
-
-    class _Config:  # follows the service's (possibly swapped) retrieval config
-        def __getattr__(self, name: str) -> Any:
-            return getattr(service.config, name)
-
-    return AutoRetriever(service.retriever("hybrid"), graph, service.filters, _Config(), text=(mode == "auto"),
-                         linker=kit.graph.linker)
+def _visible_only(link: Linker, visible: set[str]) -> Linker:
+    """``link`` keeping only the entities of a principal's view."""
+    return lambda text, taken: [x for x in link(text, taken) if x[0] in visible]

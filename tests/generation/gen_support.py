@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from ragkit.access import Scope
 from ragkit.config import Config
+from ragkit.generation.pipeline import Answerer, Generators
 from ragkit.types import Chunk, Hit
 
 EIFFEL = (
@@ -55,16 +57,19 @@ def eiffel_hits() -> list[Hit]:
 
 
 class DuckKit:
-    """What the pipeline needs from a Kit: config, embedder, search (lexical overlap ranking)."""
+    """A store stand-in for the answerer: config, embedder and a search (embedding similarity over fixed
+    hits) that records each query; ``answers`` is the real Answerer wired to that search."""
 
     def __init__(self, hits: list[Hit], embedder: Any, config: Config | None = None):
         self.hits = hits
         self.embedder = embedder
         self.config = config or Config()
         self.queries: list[dict[str, Any]] = []
+        self.answers = Answerer(self.search, self.search, Generators(self.config.generator, embedder))
 
-    def search(self, query: str, k: int = 10, mode: str | None = None, where: dict | None = None) -> list[Hit]:
-        self.queries.append({"query": query, "k": k, "where": where})
+    def search(self, query: str, k: int | None = None, scope: Scope | None = None) -> list[Hit]:
+        k = k or self.config.retrieval.k
+        self.queries.append({"query": query, "k": k, "where": scope.where if scope else None})
         q = self.embedder.embed_query(query)
         vectors = self.embedder.embed([h.chunk.text for h in self.hits])
         order = np.argsort(-(vectors @ q), kind="stable")

@@ -8,7 +8,8 @@ from tests.generation.gen_support import EIFFEL, DuckKit, eiffel_hits
 
 from ragkit.config import Config, GeneratorConfig
 from ragkit.generation import GeneratorError, make_generator
-from ragkit.generation.pipeline import ask, ask_many, chat, condense
+from ragkit.access import Scope
+from ragkit.generation.chat import condense
 from ragkit.generation.prompt import ABSTAIN_TEXT
 
 
@@ -34,7 +35,7 @@ def test_unknown_generator_lists_valid_names():
 
 
 def test_extractive_answer_is_cited_and_verified(kit):
-    answer = ask(kit, "When was the construction of the Eiffel Tower completed?")
+    answer = kit.answers.ask("When was the construction of the Eiffel Tower completed?")
     data = answer.to_dict()
     assert not data["abstained"] and data["grounded"] == 1.0
     assert any("1889" in s["text"] for s in data["sentences"])
@@ -49,18 +50,18 @@ def test_extractive_answer_is_cited_and_verified(kit):
 
 
 def test_extractive_abstains_without_support(kit):
-    answer = ask(kit, "What is the boiling point of liquid nitrogen in kelvin?")
+    answer = kit.answers.ask("What is the boiling point of liquid nitrogen in kelvin?")
     assert answer.abstained and answer.answer == ABSTAIN_TEXT
     assert answer.citations == [] and answer.grounded == 0.0
 
 
 def test_no_hits_abstains(minilm_embedder):
-    answer = ask(DuckKit([], minilm_embedder), "Anything?")
+    answer = DuckKit([], minilm_embedder).answers.ask("Anything?")
     assert answer.abstained and answer.citations == []
 
 
 def test_search_gets_k_and_where(kit):
-    ask(kit, "How tall is the Eiffel Tower?", k=2, where={"source_prefix": "landmarks/"})
+    kit.answers.ask("How tall is the Eiffel Tower?", k=2, scope=Scope.of({"source_prefix": "landmarks/"}))
     assert kit.queries[-1] == {
         "query": "How tall is the Eiffel Tower?",
         "k": 2,
@@ -77,7 +78,7 @@ def test_openai_nonexistent_citation_is_dropped(minilm_embedder, server):
             "Its summit is 3,776 metres above sea level [9].",
         )
     )
-    data = ask(kit, "Tell me about the Eiffel Tower and Mount Fuji.").to_dict()
+    data = kit.answers.ask("Tell me about the Eiffel Tower and Mount Fuji.").to_dict()
     assert data["sentences"][0]["citations"] == [1]
     assert 9 not in data["sentences"][1]["citations"]
     assert data["sentences"][1]["citations"] == [2]  # [9] dropped, attributed to the Fuji passage in code
@@ -97,7 +98,7 @@ def test_openai_answer_without_markers_is_attributed(minilm_embedder, server):
             "Mount Fuji is the highest mountain in Japan.",
         )
     )
-    data = ask(kit, "Who designed the Eiffel Tower?").to_dict()
+    data = kit.answers.ask("Who designed the Eiffel Tower?").to_dict()
     assert [s["citations"] for s in data["sentences"]] == [[1], [2]]
     assert data["grounded"] == 1.0
 
@@ -105,7 +106,7 @@ def test_openai_answer_without_markers_is_attributed(minilm_embedder, server):
 def test_openai_contradiction_is_flagged(minilm_embedder, server):
     kit = openai_kit(minilm_embedder, server)
     server.script.append(("ok", "Construction was completed in 1889 [1]. The tower is 450 metres tall [1]."))
-    data = ask(kit, "When was it built and how tall is it?").to_dict()
+    data = kit.answers.ask("When was it built and how tall is it?").to_dict()
     assert [s["verified"] for s in data["sentences"]] == [True, False]
     assert data["grounded"] == 0.5 and not data["abstained"]
 
@@ -113,14 +114,14 @@ def test_openai_contradiction_is_flagged(minilm_embedder, server):
 def test_openai_unsupported_answer_abstains(minilm_embedder, server):
     kit = openai_kit(minilm_embedder, server)
     server.script.append(("ok", "Bananas grow best in Ecuador and Costa Rica [1]."))
-    answer = ask(kit, "Where do bananas grow?")
+    answer = kit.answers.ask("Where do bananas grow?")
     assert answer.abstained and answer.citations == []
 
 
 def test_openai_model_abstention_is_recognized(minilm_embedder, server):
     kit = openai_kit(minilm_embedder, server)
     server.script.append(("ok", "I cannot answer this from the provided documents."))
-    answer = ask(kit, "Who won the 1998 World Cup?")
+    answer = kit.answers.ask("Who won the 1998 World Cup?")
     assert answer.abstained
 
 
@@ -128,7 +129,7 @@ def test_streaming_passes_tokens_through(minilm_embedder, server):
     kit = openai_kit(minilm_embedder, server)
     server.script.append(("stream", ["Construction was ", "completed in 1889 ", "[1]."]))
     pieces: list[str] = []
-    answer = ask(kit, "When was it completed?", on_token=pieces.append)
+    answer = kit.answers.ask("When was it completed?", on_token=pieces.append)
     assert pieces == ["Construction was ", "completed in 1889 ", "[1]."]
     assert answer.sentences[0].verified and answer.sentences[0].citations == [1]
 
@@ -137,7 +138,7 @@ def test_generator_errors_propagate(minilm_embedder, server):
     kit = openai_kit(minilm_embedder, server)
     server.script += [("status", 500, "boom")] * 3
     with pytest.raises(GeneratorError, match="HTTP 500"):
-        ask(kit, "When was it completed?")
+        kit.answers.ask("When was it completed?")
 
 
 def test_ask_many_records_a_failure_per_question(minilm_embedder):
@@ -151,7 +152,7 @@ def test_ask_many_records_a_failure_per_question(minilm_embedder):
 
     with FakeOpenAIServer(default_answer=answer) as srv:
         kit = openai_kit(minilm_embedder, srv)
-        results = ask_many(kit, ["When was it completed?", "Bad one?", "Highest mountain in Japan?"])
+        results = kit.answers.ask_many(["When was it completed?", "Bad one?", "Highest mountain in Japan?"])
     assert not isinstance(results[0], Exception) and results[0].sentences[0].verified
     assert isinstance(results[1], GeneratorError) and "bad prompt" in str(results[1])
     assert not isinstance(results[2], Exception)
@@ -163,7 +164,7 @@ def test_chat_condenses_follow_up_for_retrieval(kit):
         {"role": "user", "content": "Tell me about the Eiffel Tower."},
         {"role": "assistant", "content": "It is a wrought-iron lattice tower in Paris [1]."},
     ]
-    answer = chat(kit, history, "When was it completed?")
+    answer = kit.answers.chat(history, "When was it completed?")
     assert "Eiffel" in kit.queries[-1]["query"]
     assert any("1889" in s.text for s in answer.sentences)
 
@@ -179,7 +180,7 @@ def test_condense_rule():
 def test_chat_with_rewriting_generator(minilm_embedder, server):
     kit = openai_kit(minilm_embedder, server)
     server.script += [("ok", "When was the Eiffel Tower completed?"), ("ok", "Construction was completed in 1889 [1].")]
-    chat(kit, [{"role": "user", "content": "Tell me about the Eiffel Tower."}], "When was it done?")
+    kit.answers.chat([{"role": "user", "content": "Tell me about the Eiffel Tower."}], "When was it done?")
     assert kit.queries[-1]["query"] == "When was the Eiffel Tower completed?"
     last = server.chat_requests()[-1]["body"]["messages"]
     assert [m["role"] for m in last] == ["system", "user", "user"]  # history turn included before the question

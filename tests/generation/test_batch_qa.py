@@ -81,16 +81,16 @@ def test_batch_writes_one_record_per_id_and_skips_on_rerun(kit, docs, tmp_path):
 
 
 def test_failing_question_is_recorded_and_batch_continues(kit, docs, tmp_path, monkeypatch):
-    from ragkit.generation import pipeline
+    from ragkit.generation.pipeline import Answerer
 
-    real_ask = pipeline.ask
+    real_ask = Answerer.ask
 
-    def flaky(kit_, question, **kwargs):
+    def flaky(self, question, **kwargs):
         if "explode" in question:
             raise RuntimeError("generator fell over")
-        return real_ask(kit_, question, **kwargs)
+        return real_ask(self, question, **kwargs)
 
-    monkeypatch.setattr(pipeline, "ask", flaky)
+    monkeypatch.setattr(Answerer, "ask", flaky)
     questions = write(
         tmp_path / "q.jsonl",
         '{"id": "ok1", "question": "When was the Eiffel Tower completed?"}\n'

@@ -183,11 +183,10 @@ def test_pipeline_uses_guided_json_and_drops_unknown_citations(monkeypatch, mini
     from tests.generation.gen_support import DuckKit, eiffel_hits
 
     from ragkit.config import Config
-    from ragkit.generation.pipeline import ask_many
 
     install_fake_vllm(monkeypatch)
     kit = DuckKit(eiffel_hits(), minilm_embedder, Config(generator=config()))
-    answers = ask_many(kit, ["When was the Eiffel Tower completed?", "And when was it built?"])
+    answers = kit.answers.ask_many(["When was the Eiffel Tower completed?", "And when was it built?"])
     assert len(FakeLLM.instances[0].calls) == 1
     assert "structured_outputs" in FakeLLM.instances[0].calls[0]["sampling_params"].kwargs
     for answer in answers:

@@ -104,7 +104,7 @@ def test_rebuild_matches_incremental(graph_kit, tmp_path: Path, monkeypatch: pyt
     before = graph_rows(graph_kit.store.db)
     graph_kit.graph.rebuild()
     assert graph_rows(graph_kit.store.db) == before
-    monkeypatch.setattr("ragkit.graph.REBUILD_PAGE", 1)  # one document per step: the same graph
+    monkeypatch.setattr("ragkit.kit.graph.REBUILD_PAGE", 1)  # one document per step: the same graph
     steps: list[tuple[str, int, int | None]] = []
     assert graph_kit.graph.rebuild(progress=lambda *a: steps.append(a))["documents"] == 2
     assert graph_rows(graph_kit.store.db) == before and steps == [("graph", 1, 2), ("graph", 2, 2)]

@@ -36,10 +36,8 @@ def minilm_graph_kit(tmp_path: Path):
 
 
 def test_embedding_link_above_threshold_only(minilm_graph_kit):
-    from ragkit.retrieval import service
-
     kit = minilm_graph_kit
-    auto = service(kit).retriever("auto")
+    auto = kit.retrieval.retriever("auto")
     auto.candidates(["What did Einstein develop in Bern?", "Where did Pierre Curie work?"], depth=5)
     first, second = auto.last_plans
     assert ("albert einstein", "Einstein", "embedding") in first.entities  # cosine 0.91 with MiniLM

@@ -2,6 +2,8 @@
 retriever, batch = single, a cached service per kit."""
 from __future__ import annotations
 
+from ragkit.access import Scope
+
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 import ragkit
 from ragkit.config import Config
 from ragkit.eval.beir import to_document
-from ragkit.retrieval import MODES, service
+from ragkit.router import MODES
 from ragkit.retrieval import dense as dense_module
 
 TOPICS = {
@@ -63,7 +65,7 @@ def test_filters_apply_to_every_retriever(kit, mode: str, where, ok) -> None:
     hits = kit.search("rockets orbit the moon python orchestra apples", k=10, mode=mode, where=where)
     assert hits, (mode, where)
     assert all(ok(h.chunk) for h in hits), [h.chunk.source for h in hits]
-    assert {h.chunk.chunk_id for h in hits} <= kit.store.filter_ids(where)
+    assert {h.chunk.chunk_id for h in hits} <= kit.store.filter_ids(Scope.of(where))
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -73,8 +75,8 @@ def test_filter_with_no_match(kit, mode: str) -> None:
 
 def test_dense_filter_paths_agree(kit, monkeypatch: pytest.MonkeyPatch) -> None:
     """Exact search over the allowed vectors and HNSW over-fetch + post-filter rank the same."""
-    retriever = service(kit).retriever("dense")
-    where = {"source_prefix": "a/"}  # half of the store
+    retriever = kit.retrieval.retriever("dense")
+    where = Scope.of({"source_prefix": "a/"})  # half of the store
     monkeypatch.setattr(dense_module, "EXACT_BELOW", 0.0)  # over-fetch
     overfetch = retriever.candidates(["violins and piano"], 4, where)[0]
     monkeypatch.setattr(dense_module, "EXACT_BELOW", 1.1)  # exact
@@ -94,8 +96,8 @@ def test_batch_equals_single(kit, mode: str) -> None:
 
 
 def test_service_is_cached_and_follows_config(kit) -> None:
-    svc = service(kit)
-    assert service(kit) is svc
+    svc = kit.retrieval
+    assert kit.retrieval is svc
     assert svc.retriever("dense") is svc.retriever("dense")
     saved = kit.config.retrieval.fusion
     try:
@@ -123,7 +125,7 @@ def test_hybrid_embeds_the_query_while_the_lexical_search_runs(kit) -> None:
     import threading
     import time
 
-    hybrid = service(kit).retriever("hybrid")
+    hybrid = kit.retrieval.retriever("hybrid")
     events: list[tuple[str, str, float]] = []
     embedder = hybrid.dense.encode.embedder
     lexical_candidates = hybrid.lexical.candidates
@@ -135,9 +137,9 @@ def test_hybrid_embeds_the_query_while_the_lexical_search_runs(kit) -> None:
         events.append(("embed-end", threading.current_thread().name, time.perf_counter()))
         return original_embed_query(text)
 
-    def timed_lexical(queries, depth, where=None):
+    def timed_lexical(queries, depth, scope=None):
         events.append(("lexical-start", threading.current_thread().name, time.perf_counter()))
-        return lexical_candidates(queries, depth, where)
+        return lexical_candidates(queries, depth, scope)
 
     query = "satellites and violins in orbit"
     expected_lex = lexical_candidates([query], 20)
@@ -152,7 +154,7 @@ def test_hybrid_embeds_the_query_while_the_lexical_search_runs(kit) -> None:
     assert kinds["lexical-start"][1] < kinds["embed-end"][1]  # overlapped, not one after the other
     expected_dense = hybrid.dense.candidates([query], 20)
     assert got == [(expected_lex[0], expected_dense[0])]
-    service(kit).close()
+    kit.retrieval.close()
     assert hybrid.candidate_lists([query], depth=20) == got  # threads start again after close
 
 

@@ -6,17 +6,24 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ragkit.access import Principal, scoped
+from ragkit.access import Principal, Scope
 from ragkit.chunking import StructuredChunker
 from ragkit.config import Config
 from ragkit.embedding import make_embedder
 from ragkit.ingest import IndexReport, Indexer, PhaseHook, Progress
+from graphs.build import GraphBuilder
 from ragkit.ingest.commit import graph_builder
+from ragkit.kit.graph import KitGraph
+from ragkit.kit.runtime import Runtime
 from ragkit.offline import enforce_offline
 from ragkit.store import Store
 from ragkit.types import Answer, Chunk, ConnectorOptions, Document, Hit
+
+if TYPE_CHECKING:
+    from ragkit.retrieval.tune import TuneResult
+    from ragkit.router.service import RetrievalService
 
 DEFAULT_STORE = ".ragkit"
 
@@ -31,11 +38,47 @@ class Kit:
             config.save(self.path)
         elif not (self.path / "config.toml").exists():
             Config().save(self.path)  # the defaults, never this process's environment overrides
-        self.config = config or Config.load(self.path)
-        self.store = Store(self.path, self.config)
-        self.embedder = make_embedder(self.config.embedder)
-        self._services: dict[str, Any] = {}
-        self._services_lock = threading.RLock()
+        self._config = config or Config.load(self.path)
+        self.store = Store(self.path, self._config)
+        self.embedder = make_embedder(self._config.embedder)
+        self._lock = threading.RLock()
+        self._runtime: Runtime | None = None
+        self._graph_builder: tuple[str, GraphBuilder] | None = None
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        """A new config for this Kit and its store; the read parts are built again from it."""
+        with self._lock:
+            self._config = self.store.config = config
+            self._reset()
+
+    @property
+    def runtime(self) -> Runtime:
+        """The typed read parts (graph, retrieval, evidence, answers), built once even when threads ask at
+        the same time (the server's request threads do)."""
+        runtime = self._runtime
+        if runtime is None:
+            with self._lock:
+                if self._runtime is None:
+                    self._runtime = Runtime.build(self.store, self.embedder, self._config)
+                runtime = self._runtime
+        return runtime
+
+    @property
+    def retrieval(self) -> RetrievalService:
+        """Every retriever of this store and the reranker (``ragkit.router.RetrievalService``)."""
+        return self.runtime.retrieval
+
+    def _reset(self) -> None:
+        """Drop the read parts (after a rebuild or repair): the next read builds them from the store."""
+        with self._lock:
+            runtime, self._runtime, self._graph_builder = self._runtime, None, None
+        if runtime is not None:
+            runtime.close()
 
     def __repr__(self) -> str:
         return f"Kit({str(self.path)!r})"
@@ -53,8 +96,11 @@ class Kit:
         )
 
     def _indexer(self, progress: Progress | None, on_phase: PhaseHook | None = None, executor: Any = None) -> Indexer:
-        graph, generator = self.config.graph, self.config.generator
-        builder = self.service(f"graph-builder:{graph!r}:{generator!r}", lambda: graph_builder(self.config))
+        key = f"{self.config.graph!r}:{self.config.generator!r}"
+        with self._lock:
+            if self._graph_builder is None or self._graph_builder[0] != key:
+                self._graph_builder = (key, graph_builder(self.config))
+            builder = self._graph_builder[1]
         return Indexer(
             self.store, self.embedder, self.chunker(), progress, on_phase, self.connector_options(), executor, builder
         )
@@ -159,7 +205,7 @@ class Kit:
         Streams in batches (``Indexer.rebuild``)."""
         with self.store.writer(wait):
             self._indexer(None, on_phase, executor).rebuild()  # streams: batch by batch, one commit at the end
-            self._services.clear()
+            self._reset()
 
     def check(self, repair: bool = False, wait: float = 0.0) -> Any:
         """Compare the vectors and lexical index with the manifest; with ``repair`` restore the
@@ -170,7 +216,7 @@ class Kit:
             return integrity.check(self.store)
         with self.store.writer(wait):
             report = self._indexer(None).repair(cheap=False)
-            self._services.clear()
+            self._reset()
         if report.needs_graph_rebuild():
             rebuilt = self.graph.rebuild(wait=wait)
             report.repaired.append(f"rebuilt the graph of {rebuilt['documents']} document(s) from the manifest")
@@ -183,71 +229,56 @@ class Kit:
     # only). None is the store's local owner, who reads every document (docs/access.md).
 
     def search(
-        self, query: str, k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None,
+        self, query: str, k: int | None = None, mode: str | None = None, where: dict[str, Any] | Scope | None = None,
         principal: str | Sequence[str] | Principal | None = None,
     ) -> list[Hit]:
         """The best chunks for ``query``: mode lexical | dense | hybrid | graph | auto (config default)."""
-        from ragkit.retrieval import search
-
-        return search(self, query, k=k or self.config.retrieval.k, mode=mode, where=scoped(where, principal))
+        return self.retrieval.search(query, k=k or self.config.retrieval.k, mode=mode, scope=Scope.of(where, principal))
 
     def search_batch(
-        self, queries: Sequence[str], k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None,
-        principal: str | Sequence[str] | Principal | None = None,
+        self, queries: Sequence[str], k: int | None = None, mode: str | None = None,
+        where: dict[str, Any] | Scope | None = None, principal: str | Sequence[str] | Principal | None = None,
     ) -> list[list[Hit]]:
-        from ragkit.retrieval import search_batch
-
-        return search_batch(
-            self, list(queries), k=k or self.config.retrieval.k, mode=mode, where=scoped(where, principal)
+        return self.retrieval.search_batch(
+            list(queries), k=k or self.config.retrieval.k, mode=mode, scope=Scope.of(where, principal)
         )
 
     def ask(
         self,
         question: str,
         generator: str | None = None,
-        where: dict[str, Any] | None = None,
+        where: dict[str, Any] | Scope | None = None,
         k: int | None = None,
         on_token: Callable[[str], None] | None = None,
         principal: str | Sequence[str] | Principal | None = None,
     ) -> Answer:
         """Answer ``question`` from the store with verified citations (of chunks ``principal`` reads)."""
-        from ragkit.generation.pipeline import ask
-
-        return ask(self, question, generator=generator, where=scoped(where, principal), k=k, on_token=on_token)
+        return self.runtime.answers.ask(
+            question, generator=generator, scope=Scope.of(where, principal), k=k, on_token=on_token
+        )
 
     def chat(
-        self, history: list[dict[str, str]], question: str,
-        principal: str | Sequence[str] | Principal | None = None, **kwargs: Any,
+        self, history: list[dict[str, str]], question: str, generator: str | None = None,
+        where: dict[str, Any] | Scope | None = None, k: int | None = None,
+        on_token: Callable[[str], None] | None = None, principal: str | Sequence[str] | Principal | None = None,
     ) -> Answer:
         """Answer the next turn of a conversation (history condensed into a standalone query)."""
-        from ragkit.generation.pipeline import chat
+        return self.runtime.answers.chat(
+            history, question, generator=generator, scope=Scope.of(where, principal), k=k, on_token=on_token
+        )
 
-        kwargs["where"] = scoped(kwargs.get("where"), principal)
-        return chat(self, history, question, **kwargs)
-
-    def batch(
-        self, docs_dir: str | Path | None, questions_file: str | Path, out: str | Path,
-        principal: str | Sequence[str] | Principal | None = None, **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Answer a questions file into ``out`` (JSONL, resumable) as one principal (``ragkit.batch``)."""
-        from ragkit.batch import run_batch
-
-        kwargs["where"] = scoped(kwargs.get("where"), principal)
-        return run_batch(self, docs_dir, questions_file, out, **kwargs)
-
-    def tune(self, queries: dict[str, str], qrels: dict[str, dict[str, int]], save: bool = True) -> Any:
+    def tune(self, queries: dict[str, str], qrels: dict[str, dict[str, int]], save: bool = True) -> TuneResult:
         """Fit the hybrid fusion weight and normalization on labeled queries (query id -> text, qrels
         query id -> {doc id: relevance}); saved in the store's config unless ``save`` is False."""
-        from ragkit.retrieval import tune
+        from ragkit.retrieval.tune import tune_queries
 
-        return tune(self, queries, qrels, save=save)
+        saver = (lambda: self.config.save(self.path)) if save else None
+        return tune_queries(self.retrieval.hybrid(), self.config.retrieval, queries, qrels, save=saver)
 
     @property
-    def graph(self) -> Any:
-        """The store's graph (``ragkit.graph.KitGraph``): stats, entities, neighbors, path, export, merges."""
-        from ragkit.graph import KitGraph
-
-        return self.service("graph", lambda: KitGraph(self.store, self.embedder, self.config))
+    def graph(self) -> KitGraph:
+        """The store's graph (``ragkit.kit.graph.KitGraph``): stats, entities, neighbors, path, export, merges."""
+        return self.runtime.graph
 
     def document_text(self, doc_id: str) -> str:
         return self.store.document_text(doc_id)
@@ -277,24 +308,10 @@ class Kit:
             "chunker": self.store.get_meta("chunker"),
         }
 
-    def service(self, name: str, factory: Callable[[], Any]) -> Any:
-        """A long-lived helper object (retrievers, generators) cached on this Kit, built once even when
-        threads ask for it at the same time (the server's request threads do)."""
-        found = self._services.get(name)
-        if found is not None:
-            return found
-        with self._services_lock:  # re-entrant: a factory may ask for another service
-            if name not in self._services:
-                self._services[name] = factory()
-            return self._services[name]
-
     def close(self) -> None:
-        with self._services_lock:
-            for svc in self._services.values():
-                if callable(getattr(svc, "close", None)):
-                    svc.close()  # e.g. the retrieval service's query-embedding threads
+        with self._lock:
+            self._reset()
             self.store.close()
-            self._services.clear()
 
 
 def open(path: str | Path = DEFAULT_STORE, config: Config | None = None) -> Kit:  # noqa: A001 - SDK name
