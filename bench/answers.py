@@ -121,9 +121,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_backend(kit: Any, name: str, records: list[dict[str, Any]], held_out: set[str]) -> dict[str, Any]:
-    from ragkit.generation.pipeline import ask, generator_for
-
-    gen = generator_for(kit, name)
+    gen = kit.runtime.answers.generators.get(name)
     load_started = time.time()
     if hasattr(gen, "load"):
         gen.load()
@@ -131,7 +129,7 @@ def run_backend(kit: Any, name: str, records: list[dict[str, Any]], held_out: se
     rows = []
     for i, rec in enumerate(records, 1):
         started = time.time()
-        answer = ask(kit, rec["question"], generator=name, where={"qid": rec["_id"]}, k=10)
+        answer = kit.ask(rec["question"], generator=name, where={"qid": rec["_id"]}, k=10)
         rows.append(score(rec, answer, time.time() - started))
         if i % 20 == 0:
             print(f"{name}: {i}/{len(records)} {json.dumps(summarize(rows))}", file=sys.stderr)

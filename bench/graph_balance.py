@@ -41,7 +41,6 @@ def main(argv: list[str] | None = None) -> int:
     import ragkit
     from ragkit.eval.beir import BeirDataset
     from ragkit.retrieval.metrics import ndcg_at_k
-    from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
     from ragkit.router import AutoRetriever
     from bench.retrieval import typo
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     queries, qrels = BeirDataset(args.data).split_queries(args.split)
     qids = list(queries)
     clean = [queries[q] for q in qids]
-    svc = service(kit)
+    svc = kit.retrieval
     lex, den = svc.retriever("lexical"), svc.retriever("dense")
     depth = kit.config.retrieval.depth
     base = kit.config.retrieval
@@ -84,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         scores = [ndcg_at_k(list(dict.fromkeys(doc_of.get(c, c) for c in r)), qrels[q]) for r, q in zip(ranked_lists, qids)]
         return round(sum(scores) / len(scores), 4)
 
-    graph = (lambda: None) if args.no_graph else (lambda: kit.graph.index if kit.graph.available() else None)
+    def graph(who: Any = None) -> Any:  # the whole graph (this bench runs as the store's owner)
+        return None if args.no_graph or not kit.graph.available() else kit.graph.index
+
     out: dict[str, Any] = {"split": args.split, "queries": len(qids), "graph": not args.no_graph}
     settings = [("clean", 0.0, None)] + [(f"typos {float(r):.0%} {side}", float(r), side)
                                          for r in args.rates.split(",") for side in ("lexical", "dense")]
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         dn = lists("dense", rate, noisy) if side == "dense" else clean_lists["dense"]
         texts = noisy if side == "lexical" else clean  # the graph links entities by their strings, like BM25
         pairs = {q: (a, b) for q, a, b in zip(texts, lx, dn)}
-        auto = AutoRetriever(FixedLists(pairs, kit.store), graph, svc.filters, replace(base))
+        fixed = replace(base)
+        auto = AutoRetriever(FixedLists(pairs, kit.store), graph, svc.filters, lambda: fixed)
         fused_auto = auto.candidates(texts, depth)
         row = {
             "lexical": ndcg([[c for c, _ in r] for r in lx]),

@@ -31,9 +31,8 @@ def recall(rankings: list[list[str]], questions: list[Any], k: int) -> float:
 
 def rankings(kit: Any, questions: list[Any], mode: str, settings: Any = None) -> list[list[str]]:
     from ragkit.eval.runner import DocMap, doc_rankings, variant
-    from ragkit.retrieval import service
 
-    svc = service(kit)
+    svc = kit.retrieval
     if settings is not None and mode in ("auto", "graph"):
         svc.retriever(mode).settings = settings
     return doc_rankings(kit, [q.text for q in questions], variant(mode, kit.config.retrieval), DocMap(kit.store))

@@ -20,7 +20,6 @@ DATA = harness.SHARED_DATA / "scifact"
 def main(argv: list[str] | None = None) -> int:
     import ragkit
     from ragkit.eval.beir import BeirDataset
-    from ragkit.retrieval import service
     from ragkit.router import plan
 
     parser = harness.parser(__doc__, data=DATA)
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     kit = ragkit.open(args.store)
     queries, _ = BeirDataset(args.data).split_queries("test")
     texts = list(queries.values())[: args.queries]
-    svc = service(kit)
+    svc = kit.retrieval
     t0 = time.perf_counter()
     graph = kit.graph.index
     load = time.perf_counter() - t0

@@ -229,9 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             [np.asarray(kit.store.vectors.get_vectors(ids[i : i + 5000]), dtype=np.float32) for i in range(0, len(ids), 5000)]
         )
         emb = MiniLMForPeers(kit.embedder)
-        from ragkit.retrieval import service
-
-        encoder = service(kit).retriever("dense").encode
+    
+        encoder = kit.retrieval.dense().encode
 
         def fresh(fn: Callable[[str], Any]) -> Callable[[str], Any]:
             """No query-embedding cache hits: every configuration embeds every query."""

@@ -97,7 +97,6 @@ def one_side_weak(store: Path, dataset: Path, rate: float = 0.6, seed: int = 0) 
     import ragkit
     from ragkit.eval.beir import BeirDataset
     from ragkit.retrieval.metrics import ndcg_at_k
-    from ragkit.retrieval import service
     from ragkit.retrieval.hybrid import fuse_pair
 
     kit = ragkit.open(store)
@@ -106,7 +105,7 @@ def one_side_weak(store: Path, dataset: Path, rate: float = 0.6, seed: int = 0) 
     rng = random.Random(seed)
     clean = [queries[q] for q in qids]
     noisy = [typo(t, rate, rng) for t in clean]
-    svc = service(kit)
+    svc = kit.retrieval
     lex, den = svc.retriever("lexical"), svc.retriever("dense")
     depth = kit.config.retrieval.depth
     lists = {

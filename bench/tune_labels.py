@@ -25,7 +25,6 @@ ROOT = harness.ROOT
 def main(argv: list[str] | None = None) -> int:
     import ragkit
     from ragkit.eval.beir import BeirDataset, index_corpus
-    from ragkit.retrieval import service
     from ragkit.retrieval.tune import grid_search, ndcg_grid, prepare
 
     parser = harness.parser(__doc__)
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ds = BeirDataset(args.dataset)
     kit = ragkit.open(args.store)
     index_corpus(kit, list(ds.documents()))
-    hybrid = service(kit).retriever("hybrid")
+    hybrid = kit.retrieval.hybrid()
 
     def prepared(split: str) -> list:
         queries, qrels = ds.split_queries(split)

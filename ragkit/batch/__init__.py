@@ -92,8 +92,8 @@ def load_questions(path: str | Path) -> list[tuple[str, str]]:
                 if len(row) <= qi:
                     continue
                 question = row[qi].strip()
-                has_id = ii is not None and ii < len(row) and row[ii].strip()
-                out.append((row[ii].strip() if has_id else question_id(question), question))
+                given = row[ii].strip() if ii is not None and ii < len(row) else ""
+                out.append((given or question_id(question), question))
         elif suffix in (".txt", ""):
             for line in fh:
                 out.append((question_id(line.strip()), line.strip()))
@@ -264,7 +264,7 @@ def _run(
         if not Path(docs_dir).exists():
             raise BatchError(f"{docs_dir}: documents folder not found")
         report = kit.index([str(docs_dir)], progress=progress, executor=runner)
-        index_report = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+        index_report = report.to_dict()
         if runner is not None:
             runner.release()  # the ingest actors' CPUs go to the answering actors
 

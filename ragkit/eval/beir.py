@@ -141,7 +141,7 @@ def index_corpus(kit: Kit, documents: list[Document], progress: Any = None) -> d
     t0 = time.perf_counter()
     report = kit.add_documents(documents, progress=progress)
     seconds = time.perf_counter() - t0
-    data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    data = report.to_dict()
     return {"index_seconds": round(seconds, 2), "documents": len(documents), "chunks": kit.store.count_chunks(), "ingest": data}
 
 

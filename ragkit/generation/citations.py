@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ragkit.generation.prompt import ContextBlock
 from ragkit.generation.sentences import split_sentences
@@ -121,7 +122,7 @@ def make_citation(block: ContextBlock, quote_spans: list[tuple[int, int]]) -> Ci
     if chunk.kind == "text" and chunk.span[1] - chunk.span[0] == len(chunk.text):
         span = (chunk.span[0] + spans[0][0], chunk.span[0] + spans[-1][1])
     else:
-        span = tuple(chunk.span)
+        span = (chunk.span[0], chunk.span[1])
     return Citation(
         n=block.n,
         chunk_id=chunk.chunk_id,
@@ -155,7 +156,7 @@ def _join_quotes(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-ANSWER_SCHEMA: dict = {
+ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "sentences": {

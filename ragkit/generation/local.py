@@ -87,7 +87,7 @@ class LocalGenerator:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self._runtime = runtime
         self.threads = threads or max(1, os.cpu_count() or 1)
-        self._engine: Any = None
+        self._engine: _LlamaCpp | _Transformers | None = None
         self._lock = threading.Lock()
 
     @property
@@ -106,7 +106,7 @@ class LocalGenerator:
         return packaged_model()
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> _LlamaCpp | _Transformers:
         with self._lock:
             if self._engine is None:
                 enforce_offline()
@@ -154,7 +154,10 @@ class _LlamaCpp:
                 "runtime 'llama-cpp' needs llama-cpp-python (it compiles at install, ~10 min on 2 cores): "
                 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python; or set generator.local_runtime=transformers'
             ) from exc
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_batch=512, seed=0, verbose=False)
+        # Any: llama_cpp types messages as its own TypedDicts and returns stream-or-response unions; we pass
+        # OpenAI-style dicts and read one shape per call (stream=False: a response; stream=True: chunks)
+        self.llm: Any = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_batch=512, seed=0,
+                              verbose=False)
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -192,7 +195,10 @@ class _Transformers:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:
             raise GeneratorUnavailable("runtime 'transformers' needs torch and transformers") from exc
-        self.torch = torch
+        self.torch: Any = torch
+        # Any: transformers' classes are partly untyped (generate, eval, save_pretrained through mixins)
+        self.tokenizer: Any = None
+        self.model: Any = None
         torch.set_num_threads(threads)
         stat = path.stat()
         key = hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
@@ -209,7 +215,7 @@ class _Transformers:
                     )
             from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # untyped in transformers
             self.tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, local_files_only=True)
             self.model = AutoModelForCausalLM.from_pretrained(
                 path.parent, gguf_file=path.name, local_files_only=True, dtype=torch.float32
@@ -238,7 +244,7 @@ class _Transformers:
         inputs = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer: Any = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = dict(
             **inputs,
             max_new_tokens=max_tokens,

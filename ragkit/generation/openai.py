@@ -119,7 +119,7 @@ class OpenAIGenerator:
                 f"malformed response from {self.base_url}{what}: not JSON: {response.text[:200]!r}"
             ) from exc
 
-    def _body(self, messages: list[dict[str, str]], max_tokens: int, stream: bool, json_schema: dict | None) -> dict:
+    def _body(self, messages: list[dict[str, str]], max_tokens: int, stream: bool, json_schema: dict[str, Any] | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -135,7 +135,7 @@ class OpenAIGenerator:
         return body
 
     # -- Generator protocol --------------------------------------------------------------------------------
-    def generate(self, messages: list[dict[str, str]], max_tokens: int = 256, json_schema: dict | None = None) -> str:
+    def generate(self, messages: list[dict[str, str]], max_tokens: int = 256, json_schema: dict[str, Any] | None = None) -> str:
         response = self._request("POST", "/chat/completions", self._body(messages, max_tokens, False, json_schema))
         data = self._json(response, "/chat/completions")
         try:
@@ -201,7 +201,7 @@ class OpenAIGenerator:
         )
 
     def generate_batch(
-        self, batch: list[list[dict[str, str]]], max_tokens: int = 256, json_schema: dict | None = None
+        self, batch: list[list[dict[str, str]]], max_tokens: int = 256, json_schema: dict[str, Any] | None = None
     ) -> list[str]:
         """Answer several prompts with up to ``concurrency`` requests in flight."""
         if not batch:

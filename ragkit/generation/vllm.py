@@ -73,7 +73,7 @@ class VLLMGenerator:
             self._llm = vllm.LLM(**kwargs)
         return self._llm
 
-    def sampling_params(self, max_tokens: int, json_schema: dict | None = None) -> Any:
+    def sampling_params(self, max_tokens: int, json_schema: dict[str, Any] | None = None) -> Any:
         """``SamplingParams`` with the configured temperature and, if given, guided JSON decoding."""
         vllm = self._module()
         kwargs: dict[str, Any] = {"max_tokens": max_tokens, "temperature": self.config.temperature, "seed": 0}
@@ -87,7 +87,7 @@ class VLLMGenerator:
                 raise GeneratorUnavailable("this vllm has neither StructuredOutputsParams nor GuidedDecodingParams")
         return vllm.SamplingParams(**kwargs)
 
-    def generate(self, messages: list[dict[str, str]], max_tokens: int = 256, json_schema: dict | None = None) -> str:
+    def generate(self, messages: list[dict[str, str]], max_tokens: int = 256, json_schema: dict[str, Any] | None = None) -> str:
         return self.generate_batch([messages], max_tokens, json_schema)[0]
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int = 256) -> Iterator[str]:
@@ -95,7 +95,7 @@ class VLLMGenerator:
         yield self.generate(messages, max_tokens)
 
     def generate_batch(
-        self, batch: list[list[dict[str, str]]], max_tokens: int = 256, json_schema: dict | None = None
+        self, batch: list[list[dict[str, str]]], max_tokens: int = 256, json_schema: dict[str, Any] | None = None
     ) -> list[str]:
         if not batch:
             return []

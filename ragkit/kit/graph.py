@@ -68,7 +68,7 @@ class KitGraph(GraphReader):
         steps = []
         for u, v in zip(nodes, nodes[1:]):
             data = g.get_edge_data(u, v) or g.get_edge_data(v, u) or {}
-            edge = next(iter(data.values()), {})
+            edge: dict[str, Any] = next(iter(data.values()), {})
             steps.append({"from": u, "to": v, "edge": edge.get("kind", ""), "predicate": edge.get("predicate", ""),
                           "chunk": edge.get("chunk", "")})
         return {"from": src, "to": dst, "nodes": nodes, "names": [g.nodes[n].get("name", n) for n in nodes],

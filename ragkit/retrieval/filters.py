@@ -49,7 +49,8 @@ class GenerationCache:
                 self._gen = gen
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
+                found: T = self._items[key]  # stored by this method under ``key``: a T
+                return found
             value = compute()
             self._items[key] = value
             if len(self._items) > self._size:

@@ -12,7 +12,8 @@ from ragkit.retrieval.filters import FilterResolver, GenerationCache, scope_key
 from ragkit.types import Hit
 
 if TYPE_CHECKING:
-    from ragkit.protocols import LexicalIndex
+    from ragkit.indexes.bm25 import Bm25Index
+    from ragkit.indexes.segments import SegmentedIndex
     from ragkit.store import Store
 
 
@@ -26,7 +27,7 @@ class LexicalRetriever:
         self.filters = filters or FilterResolver(store)
         self._masks = GenerationCache(lambda: store.generation, size=16)
 
-    def _mask(self, index: LexicalIndex, scope: Scope | None) -> np.ndarray | None:
+    def _mask(self, index: Bm25Index | SegmentedIndex, scope: Scope | None) -> np.ndarray | None:
         allowed = self.filters.allowed(scope)
         if allowed is None:
             return None

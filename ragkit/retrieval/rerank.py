@@ -19,7 +19,7 @@ from ragkit.types import Hit
 RERANKERS = ("none", "nanoranker", "cross-encoder")
 
 
-def _reorder(hits: list[Hit], scores: Sequence[float], k: int | None, name: str) -> list[Hit]:
+def _reorder(hits: list[Hit], scores: Sequence[float] | np.ndarray, k: int | None, name: str) -> list[Hit]:
     order = sorted(range(len(hits)), key=lambda i: -float(scores[i]))
     out = []
     for i in order[: k if k is not None else len(hits)]:

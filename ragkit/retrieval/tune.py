@@ -91,7 +91,8 @@ def ndcg_grid(p: Prepared, normalization: str, weights: np.ndarray, k: int = 10)
     kk = min(k, n_docs)
     top = np.argsort(-doc_scores, axis=0, kind="stable")[:kk]
     discounts = 1.0 / np.log2(np.arange(2, kk + 2))
-    return (p.gains[top] * discounts[:, None]).sum(axis=0) / p.idcg
+    gains: np.ndarray = (p.gains[top] * discounts[:, None]).sum(axis=0) / p.idcg
+    return gains
 
 
 def grid_search(
@@ -171,7 +172,7 @@ def tune_queries(
     result = tune_candidates(lists, [qrels[q] for q in qids], doc_of, prior=prior)
     baseline = []
     for (lex, den), q in zip(lists, qids):
-        ranked = list(dict.fromkeys(doc_of.get(f.id, f.id) for f in fuse_pair(lex, den, config)))
+        ranked = list(dict.fromkeys(doc_of.get(f.id, f.id) for f in fuse_pair(list(lex), list(den), config)))
         baseline.append(ndcg_at_k(ranked, qrels[q], 10))
     result.baseline = float(np.mean(baseline))
     if save is not None:

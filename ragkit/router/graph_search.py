@@ -25,7 +25,7 @@ class GraphSearch:
         if not scores.size:
             return []
         order = np.argsort(-scores)
-        out = []
+        out: list[tuple[str, float]] = []
         for i in order:
             if scores[i] <= 0 or len(out) >= depth:
                 break
