@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -23,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ragkit.access import PUBLIC, AccessError, Principal, principal
+from ragkit.config import ServerConfig
 from ragkit.server.errors import ApiError, error_response
 
 OPEN_PATHS = frozenset({"/health", "/", "/favicon.ico"})
@@ -35,7 +37,7 @@ def server_token(token_env: str) -> str | None:
     return value or None
 
 
-def server_tokens(config: Any, env: Any = None) -> dict[str, Principal]:
+def server_tokens(config: ServerConfig, env: Mapping[str, str] | None = None) -> dict[str, Principal]:
     """token -> the principal it reads as, from ``[server]`` (``{}``: auth is off); AccessError names a
     bad ``tokens`` entry or a token bound twice to different labels."""
     env = os.environ if env is None else env

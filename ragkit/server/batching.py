@@ -3,14 +3,15 @@ next of them to take a turn runs all the queued queries with the same ``k``/``mo
 ``search_batch`` (one embedding batch, one lexical and one vector pass). Alone, a request runs at once."""
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
 
-Key = tuple[int, str | None, str]
-RunBatch = Callable[[list[str], int, "str | None", "dict[str, Any] | None"], list[Any]]
+from ragkit.access import EVERYTHING, Scope
+from ragkit.types import Hit
+
+Key = tuple[int, "str | None", Scope]
+RunBatch = Callable[[list[str], int, "str | None", Scope], list[list[Hit]]]
 
 
 class SearchBatcher:
@@ -21,12 +22,12 @@ class SearchBatcher:
         self._run_batch = run_batch
         self.max_batch = max_batch
         self._cond = threading.Condition()
-        self._pending: dict[Key, list[tuple[str, Future]]] = {}
+        self._pending: dict[Key, list[tuple[str, Future[list[Hit]]]]] = {}
         self._busy = False
 
-    def search(self, query: str, k: int, mode: str | None = None, where: dict[str, Any] | None = None) -> Any:
-        key: Key = (k, mode, json.dumps(where, sort_keys=True, default=str) if where else "")
-        mine: Future = Future()
+    def search(self, query: str, k: int, mode: str | None = None, where: Scope = EVERYTHING) -> list[Hit]:
+        key: Key = (k, mode, where)  # a Scope is hashable: same filters and principal, same batch
+        mine: Future[list[Hit]] = Future()
         with self._cond:
             self._pending.setdefault(key, []).append((query, mine))
         while True:
@@ -42,7 +43,7 @@ class SearchBatcher:
                     self._pending[key] = rest
                 else:
                     self._pending.pop(key, None)
-            try:  # same key, same filter: this request's ``where`` is everyone's
+            try:  # same key, same scope: this request's ``where`` is everyone's
                 results = self._run_batch([q for q, _ in batch], k, mode, where)
                 for (_, future), result in zip(batch, results):
                     future.set_result(result)

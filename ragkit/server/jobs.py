@@ -19,9 +19,14 @@ import uuid
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ragkit.server.errors import ApiError, describe
+
+if TYPE_CHECKING:
+    from ragkit.kit import Kit
+    from ragkit.server.writer import Operation
 
 MAX_JOBS_KEPT = 200
 NICE = 10  # the job thread's priority below the request threads
@@ -60,17 +65,17 @@ class Job:
 class JobRunner:
     """Runs write operations one after another on a single, lower-priority worker thread."""
 
-    def __init__(self, open_writer: Callable[[], Any], operations: dict[str, Callable[..., Any]]):
+    def __init__(self, open_writer: Callable[[], Kit], operations: dict[str, Operation]):
         self._open_writer = open_writer  # builds the writing Kit, in the worker thread, on the first job
         self._operations = operations
-        self._writer: Any = None
+        self._writer: Kit | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-job", initializer=_lower_priority)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._gate = threading.Lock()  # held by the running job, or by check(): never both
 
     def submit(self, kind: str, kwargs: dict[str, Any], owner: str = "",
-               cleanup: Callable[[], None] | None = None) -> tuple[Job, Future]:
+               cleanup: Callable[[], None] | None = None) -> tuple[Job, Future[Any]]:
         """Queue the operation ``kind`` (index | upload | delete) with ``kwargs`` for ``owner``;
         ``cleanup`` runs if the job is cancelled before it starts (the server closing), or if it
         cannot be queued at all (503)."""
@@ -91,7 +96,7 @@ class JobRunner:
                     break
                 self._jobs.popitem(last=False)
 
-        def cancelled(done: Future) -> None:
+        def cancelled(done: Future[Any]) -> None:
             if done.cancelled():
                 job.status, job.finished = "cancelled", time.time()
                 if cleanup is not None:
@@ -119,7 +124,7 @@ class JobRunner:
             finally:
                 job.finished = time.time()
 
-    def check(self, probe: Callable[[], Any]) -> None:
+    def check(self, probe: Callable[[], object]) -> None:
         """Run ``probe`` (a look at the store's write lock) unless a job of ours is running, keeping
         jobs from starting meanwhile: what it finds locked is another process's doing."""
         if not self._gate.acquire(blocking=False):

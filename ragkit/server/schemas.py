@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 
+from ragkit.config import ServerConfig
 from ragkit.server.errors import ApiError
 
 # fixed ceilings of what a body may hold; the tighter, configurable ones are checked by check_* below
@@ -51,13 +52,13 @@ def _over(what: str, size: int, limit: int, key: str, unit: str = "characters") 
     return ApiError(422, f"{what}: {size} {unit}, over the limit of {limit} (server.{key})")
 
 
-def check_text(what: str, text: str, config: Any) -> None:
+def check_text(what: str, text: str, config: ServerConfig) -> None:
     """422 when ``text`` (a question, a history turn, a query) is longer than server.max_question_chars."""
     if len(text) > config.max_question_chars:
         raise _over(what, len(text), config.max_question_chars, "max_question_chars")
 
 
-def check_meta(what: str, value: Any, config: Any) -> None:
+def check_meta(what: str, value: Any, config: ServerConfig) -> None:
     """422 when ``value`` (a where filter, index metadata) is longer than server.max_meta_chars as JSON."""
     if value:
         size = len(json.dumps(value, ensure_ascii=False))
@@ -65,7 +66,7 @@ def check_meta(what: str, value: Any, config: Any) -> None:
             raise _over(what, size, config.max_meta_chars, "max_meta_chars")
 
 
-def check_ask(body: AskRequest, config: Any) -> None:
+def check_ask(body: AskRequest, config: ServerConfig) -> None:
     check_text("question", body.question, config)
     turns = body.history or []
     if len(turns) > config.max_history_turns:
@@ -75,5 +76,5 @@ def check_ask(body: AskRequest, config: Any) -> None:
     check_meta("where", body.where, config)
 
 
-def check_index(body: IndexRequest, config: Any) -> None:
+def check_index(body: IndexRequest, config: ServerConfig) -> None:
     check_meta("meta", body.meta, config)

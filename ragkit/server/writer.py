@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ragkit.access import ALL, principal
 
+if TYPE_CHECKING:
+    from ragkit.kit import Kit
+
 Progress = Callable[[str, int, "int | None"], None]
+Operation = Callable[..., dict[str, Any]]  # (kit, progress, **arguments) -> a JSON-able result
 UPLOAD_ROOT = "uploads"  # the source prefix of uploaded documents: uploads/NAMESPACE/NAME
 
 
@@ -37,12 +42,12 @@ def upload_labels(key: str) -> list[str]:
     return sorted(label for label in who.labels if label != ALL)
 
 
-def index(kit: Any, progress: Progress, paths: list[str], **options: Any) -> dict[str, Any]:
+def index(kit: Kit, progress: Progress, paths: list[str], **options: Any) -> dict[str, Any]:
     """``Kit.index`` of server paths (already checked against ``server.allowed_root``)."""
     return kit.index(paths, progress=progress, **options).to_dict()
 
 
-def upload(kit: Any, progress: Progress, folder: str, files: list[str], uploader: str = "") -> dict[str, Any]:
+def upload(kit: Kit, progress: Progress, folder: str, files: list[str], uploader: str = "") -> dict[str, Any]:
     """Index uploaded files as ``uploads/NAMESPACE/NAME`` (the uploader's namespace, so principals never
     replace each other's files) labelled with the uploader's labels, then remove the temp folder."""
     ns = namespace(uploader)
@@ -58,10 +63,10 @@ def upload(kit: Any, progress: Progress, folder: str, files: list[str], uploader
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def delete(kit: Any, progress: Progress, doc_id: str) -> dict[str, Any]:
+def delete(kit: Kit, progress: Progress, doc_id: str) -> dict[str, Any]:
     """Remove one document and its chunks through the commit protocol; KeyError if it is not stored."""
     kit.delete([doc_id])
     return {"generation": kit.store.generation}
 
 
-OPERATIONS: dict[str, Callable[..., dict[str, Any]]] = {"index": index, "upload": upload, "delete": delete}
+OPERATIONS: dict[str, Operation] = {"index": index, "upload": upload, "delete": delete}
