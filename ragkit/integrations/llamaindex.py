@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragkit.extras import require
 
@@ -27,37 +27,44 @@ from llama_index.core.schema import (  # noqa: E402
     TextNode,
 )
 
-from ragkit.integrations.provenance import document_metadata, hit_metadata, load_documents, open_kit  # noqa: E402
+from ragkit.access import Scope, Who  # noqa: E402
+from ragkit.integrations.provenance import document_metadata, hit_metadata, load_documents, open_kit, reader  # noqa: E402
+
+if TYPE_CHECKING:
+    from ragkit.kit import Kit
 
 # provenance the LLM and the embedder need not read (the chunk text is what matters)
 _HIDDEN = ["doc_id", "chunk_id", "span", "score", "scores", "heading_path", "table_id", "image_path", "kind"]
 
 
 class RagkitRetriever(BaseRetriever):
-    """ragkit's hybrid search as a LlamaIndex retriever: ``RagkitRetriever(kit, k=4)``; ``principal``
-    (``"hr"``, ``["hr", "legal"]``; ``""``: public only) limits it to documents those labels read."""
+    """ragkit's hybrid search as a LlamaIndex retriever: ``RagkitRetriever(kit, k=4, principal="hr")``.
+    ``principal`` is required: ``""`` reads public documents only, ``"hr"`` or ``["hr", "legal"]`` what
+    those labels read, ``"*"`` everything (the store's owner) (docs/access.md)."""
 
     def __init__(
         self,
-        kit: Any = None,
+        kit: Kit | None = None,
         *,
         path: str | Path | None = None,
         k: int = 4,
         mode: str | None = None,
         where: dict[str, Any] | None = None,
-        principal: Any = None,
+        principal: Who = None,
         **kwargs: Any,
     ):
+        who = reader(principal, type(self).__name__)  # before the store opens: fails closed
+        self.scope = Scope.of(where, who)  # AccessError for a reserved '@' key, now rather than per query
         super().__init__(**kwargs)
         self.kit = open_kit(kit, path)
         self.k = k
         self.mode = mode
+        self.principal = who
         self.where = where
-        self.principal = principal
 
     def _nodes(self, query: str) -> list[NodeWithScore]:
         out = []
-        for hit in self.kit.search(query, k=self.k, mode=self.mode, where=self.where, principal=self.principal):
+        for hit in self.kit.search(query, k=self.k, mode=self.mode, where=self.scope):
             c = hit.chunk
             node = TextNode(
                 id_=c.chunk_id,

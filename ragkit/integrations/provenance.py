@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ragkit.access import Principal, Who, principal as as_principal
 from ragkit.types import Document, Hit
+
+if TYPE_CHECKING:
+    from ragkit.kit import Kit
 
 
 def hit_metadata(hit: Hit) -> dict[str, Any]:
@@ -66,7 +70,7 @@ def load_documents(
                 raise
 
 
-def open_kit(kit: Any, path: str | Path | None) -> Any:
+def open_kit(kit: Kit | None, path: str | Path | None) -> Kit:
     """The Kit an adapter works on: the one given, else ``ragkit.open(path)``."""
     if kit is not None:
         return kit
@@ -75,3 +79,16 @@ def open_kit(kit: Any, path: str | Path | None) -> Any:
     import ragkit
 
     return ragkit.open(path)
+
+
+def reader(who: Who, adapter: str) -> Principal:
+    """The principal an adapter reads as, required: an adapter built without one fails closed here
+    rather than reading as the store's owner (AccessError for a bad label)."""
+    if who is None:
+        raise ValueError(
+            f"{adapter} needs a principal: pass principal=\"\" for public documents only, a label list such "
+            f"as principal=[\"hr\"], or principal=\"*\" for the store's owner (every document); see docs/access.md"
+        )
+    found = as_principal(who)
+    assert found is not None
+    return found

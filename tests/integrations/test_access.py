@@ -64,3 +64,25 @@ def test_a_client_where_cannot_widen_the_principal(corpus):
     kit, _ = corpus
     with pytest.raises(AccessError):
         RagkitRetriever(kit=kit, principal="").invoke("bonus", where={"@access": "hr"})
+
+
+def test_an_adapter_without_a_principal_fails_closed(corpus):
+    """No silent owner default: built without ``principal=``, every adapter refuses at construction and
+    says what to pass; ``"*"`` is the explicit owner, ``""`` public only."""
+    from pydantic import ValidationError
+
+    from ragkit.integrations import langchain, llamaindex
+
+    kit, _ = corpus
+    for build in (lambda: langchain.RagkitRetriever(kit=kit), lambda: langchain.RagkitAsk(kit=kit),
+                  lambda: langchain.RagkitRetriever(kit=kit, principal=None)):
+        with pytest.raises(ValidationError, match=r'principal="" for public documents.*principal="\*"'):
+            build()
+    with pytest.raises(ValueError, match=r'principal="" for public documents.*principal="\*"'):
+        llamaindex.RagkitRetriever(kit)
+    with pytest.raises(ValueError, match="principal"):
+        langchain.RagkitRetriever(path="/nonexistent/store")  # refused before any store is opened
+    owner = langchain.RagkitRetriever(kit=kit, k=K, principal="*").invoke("Zebulon Quark bonus", mode="lexical")
+    public = langchain.RagkitRetriever(kit=kit, k=K, principal="").invoke("Zebulon Quark bonus", mode="lexical")
+    assert any("/hr/" in d.metadata["source"] for d in owner)
+    assert not any("/hr/" in d.metadata["source"] for d in public)

@@ -32,7 +32,7 @@ class TestRagkitRetrieverStandard(RetrieversIntegrationTests):
 
     @property
     def retriever_constructor_params(self) -> dict:
-        return {"kit": type(self).store_kit, "k": 2}
+        return {"kit": type(self).store_kit, "k": 2, "principal": "*"}
 
     @property
     def retriever_query_example(self) -> str:
@@ -53,20 +53,20 @@ def make_chain(retriever: RagkitRetriever, seen: list):
 
 
 def test_retriever_metadata_is_ragkit_provenance(kit):
-    docs = RagkitRetriever(kit=kit, k=2).invoke("requests per minute")
+    docs = RagkitRetriever(kit=kit, k=2, principal="*").invoke("requests per minute")
     top = docs[0]
     assert PROVENANCE <= set(top.metadata) and top.id == top.metadata["chunk_id"]
     start, end = top.metadata["span"]
     assert kit.document_text(top.metadata["doc_id"])[start:end] == top.page_content
     assert top.metadata["source"].endswith("api.md") and top.metadata["heading"] == "API"
-    only = RagkitRetriever(kit=kit, k=4, where={"format": "text"}).invoke("encrypted")
+    only = RagkitRetriever(kit=kit, k=4, where={"format": "text"}, principal="*").invoke("encrypted")
     assert only and {Path(d.metadata["source"]).name for d in only} == {"faq.txt"}
-    assert RagkitRetriever(kit=kit).invoke("requests per minute", k=1, mode="lexical")[0].metadata["scores"].keys() == {"lexical"}
+    assert RagkitRetriever(kit=kit, principal="*").invoke("requests per minute", k=1, mode="lexical")[0].metadata["scores"].keys() == {"lexical"}
 
 
 def test_retriever_in_an_lcel_chain(kit):
     seen: list = []
-    chain = make_chain(RagkitRetriever(kit=kit, k=2), seen)
+    chain = make_chain(RagkitRetriever(kit=kit, k=2, principal="*"), seen)
     assert chain.invoke("How many requests per minute?") == "Each token may make 600 requests per minute [1]."
     system = seen[0].to_messages()[0].content
     assert "(api.md) API\n\nThe REST API listens on port 7443" in system
@@ -74,7 +74,7 @@ def test_retriever_in_an_lcel_chain(kit):
 
 async def test_retriever_in_an_lcel_chain_async(kit):
     seen: list = []
-    chain = make_chain(RagkitRetriever(kit=kit, k=2), seen)
+    chain = make_chain(RagkitRetriever(kit=kit, k=2, principal="*"), seen)
     answers = await asyncio.wait_for(
         asyncio.gather(chain.ainvoke("requests per minute?"), chain.ainvoke("Upgrade from version 2?")), 60)
     assert answers == ["Each token may make 600 requests per minute [1]."] * 2
@@ -83,11 +83,11 @@ async def test_retriever_in_an_lcel_chain_async(kit):
 
 
 async def test_ask_runnable_output_carries_citations(kit):
-    ask = RagkitAsk(kit=kit)
+    ask = RagkitAsk(kit=kit, principal="*")
     out = ask.invoke("How many requests per minute may a token make?")
     assert "600" in out["answer"] and out["citations"][0]["source"].endswith("api.md")
     assert {"n", "chunk_id", "page", "heading", "span", "quote"} <= set(out["citations"][0])
-    follow = (RagkitAsk(kit=kit) | RunnableLambda(lambda o: o["citations"])).invoke(
+    follow = (RagkitAsk(kit=kit, principal="*") | RunnableLambda(lambda o: o["citations"])).invoke(
         {"question": "How is it encrypted?", "history": [{"role": "user", "content": "Tell me about notes at rest."}]}
     )
     assert follow and follow[0]["source"].endswith("faq.txt")

@@ -14,7 +14,7 @@ from tests.conftest import REPO
 
 
 def test_retriever_returns_nodes_with_provenance_and_spans(kit):
-    nodes = RagkitRetriever(kit, k=2).retrieve("requests per minute")
+    nodes = RagkitRetriever(kit, k=2, principal="*").retrieve("requests per minute")
     assert len(nodes) == 2 and all(isinstance(n, NodeWithScore) and isinstance(n.node, TextNode) for n in nodes)
     top = nodes[0]
     meta = top.node.metadata
@@ -26,7 +26,7 @@ def test_retriever_returns_nodes_with_provenance_and_spans(kit):
 
 
 async def test_retriever_in_a_query_engine(kit):
-    engine = RetrieverQueryEngine.from_args(RagkitRetriever(kit, k=2), llm=MockLLM(max_tokens=8))
+    engine = RetrieverQueryEngine.from_args(RagkitRetriever(kit, k=2, principal="*"), llm=MockLLM(max_tokens=8))
     response = engine.query("How many requests per minute?")
     assert response.source_nodes and response.source_nodes[0].node.metadata["source"].endswith("api.md")
     assert isinstance(str(response), str)
