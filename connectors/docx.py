@@ -5,11 +5,16 @@ import contextlib
 import io
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connectors.base import OLE2_MAGIC, ConnectorError, DocumentBuilder, read_bytes
 from connectors.csv import clean_rows, guess_header_rows, table_text
 from ragkit.types import Document, Table
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.table import Table as DocxTable
+    from docx.text.paragraph import Paragraph
 
 FORMAT = "docx"
 _HEADING = re.compile(r"^heading\s*(\d+)$", re.IGNORECASE)
@@ -44,14 +49,14 @@ def load(path: Path, source: str) -> Document:
     return builder.build(source=source, data=data, format=FORMAT, metadata=metadata)
 
 
-def _blocks(document: Any, source: str) -> tuple[DocumentBuilder, int]:
+def _blocks(document: DocxDocument, source: str) -> tuple[DocumentBuilder, int]:
     """Heading, text and table blocks of the document body, in order; and the number of tables."""
     from docx.table import Table as DocxTable
 
     builder = DocumentBuilder()
     stack: list[tuple[int, str]] = []  # (level, heading text)
     n_tables = 0
-    for item in document.iter_inner_content():  # type: ignore[attr-defined]
+    for item in document.iter_inner_content():
         path_now = [text for _, text in stack]
         if isinstance(item, DocxTable):
             rows = clean_rows(_table_rows(item))
@@ -76,7 +81,7 @@ def _blocks(document: Any, source: str) -> tuple[DocumentBuilder, int]:
     return builder, n_tables
 
 
-def _heading_level(paragraph: object) -> int | None:
+def _heading_level(paragraph: Paragraph) -> int | None:
     """1-9 for "Heading N" styles, 0 for "Title", else the paragraph's outline level, else None."""
     style = getattr(paragraph, "style", None)
     name = (getattr(style, "name", "") or "").strip()
@@ -86,7 +91,7 @@ def _heading_level(paragraph: object) -> int | None:
     if m:
         return int(m.group(1))
     # direct formatting: <w:outlineLvl w:val="N"/> (0-based) marks a heading without its style
-    ppr = paragraph._p.pPr  # type: ignore[attr-defined]
+    ppr = paragraph._p.pPr
     if ppr is not None:
         for el in ppr.iterchildren():
             if el.tag.endswith("}outlineLvl"):
@@ -96,11 +101,11 @@ def _heading_level(paragraph: object) -> int | None:
     return None
 
 
-def _table_rows(table: object) -> list[list[str]]:
+def _table_rows(table: DocxTable) -> list[list[str]]:
     """Cell texts per row; a cell merged across columns or rows is kept once (top-left)."""
     rows: list[list[str]] = []
     above: list[object] = []
-    for row in table.rows:  # type: ignore[attr-defined]
+    for row in table.rows:
         cells, ids, last = [], [], None
         for i, cell in enumerate(row.cells):
             tc = cell._tc
@@ -115,10 +120,10 @@ def _table_rows(table: object) -> list[list[str]]:
     return rows
 
 
-def _header_rows(table: object, rows: list[list[str]]) -> int:
+def _header_rows(table: DocxTable, rows: list[list[str]]) -> int:
     """Rows marked "repeat as header row" in Word, else the usual first-row guess."""
     marked = 0
-    for row in table.rows:  # type: ignore[attr-defined]
+    for row in table.rows:
         trpr = row._tr.trPr
         if trpr is not None and any(el.tag.endswith("}tblHeader") for el in trpr.iterchildren()):
             marked += 1

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import ConnectorError, DocumentBuilder, read_bytes
 from connectors.text import decode_text
 from ragkit.types import Document, Table
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _SIMPLE_KEY = re.compile(r"^([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(\S.*?)[ \t]*$")
@@ -41,7 +45,7 @@ def split_front_matter(text: str) -> tuple[dict[str, str], str]:
     return metadata, text[match.end() :]
 
 
-def _plain(inline: Any) -> str:
+def _plain(inline: Token) -> str:
     """The plain text of an inline token: markup dropped, soft and hard breaks as spaces."""
     parts: list[str] = []
     for child in inline.children or []:
@@ -54,7 +58,7 @@ def _plain(inline: Any) -> str:
     return " ".join("".join(parts).split())
 
 
-def _close_index(tokens: Sequence[Any], i: int) -> int:
+def _close_index(tokens: Sequence[Token], i: int) -> int:
     """Index of the token closing the block opened at ``tokens[i]``."""
     if tokens[i].nesting != 1:
         return i
@@ -66,7 +70,7 @@ def _close_index(tokens: Sequence[Any], i: int) -> int:
     return len(tokens) - 1
 
 
-def _table_rows(tokens: Sequence[Any]) -> list[list[str]]:
+def _table_rows(tokens: Sequence[Token]) -> list[list[str]]:
     """Cell texts of each row in the tokens of one table."""
     rows: list[list[str]] = []
     in_cell = False
@@ -83,7 +87,7 @@ def _table_rows(tokens: Sequence[Any]) -> list[list[str]]:
     return rows
 
 
-def _links(md: Any, tokens: Sequence[Any], text: str) -> list[dict[str, Any]]:
+def _links(md: MarkdownIt, tokens: Sequence[Token], text: str) -> list[dict[str, Any]]:
     """``{"href", "text", "start", "end"}`` of each link, in document order; ``start:end`` is the link's
     source (``[anchor](href)``) in ``text``, or its anchor text where the source has no inline link
     syntax (reference links, autolinks); None where neither is found (a link in skipped markup)."""
@@ -117,7 +121,7 @@ def _links(md: Any, tokens: Sequence[Any], text: str) -> list[dict[str, Any]]:
     return links
 
 
-def _parser() -> Any:
+def _parser() -> MarkdownIt:
     try:
         from markdown_it import MarkdownIt
     except ImportError as e:

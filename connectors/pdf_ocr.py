@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connectors.base import ConnectorError, round_bbox
 
 if TYPE_CHECKING:
     import pypdfium2
 
+    from connectors.ocr import OcrEngine
     from connectors.pdf_page import Page
     from ragkit.types import ConnectorOptions
 
@@ -58,7 +59,7 @@ def ocr_scans(path: Path, pdf: pypdfium2.PdfDocument, pages: list[Page], data: b
     return ocr_done, ocr_skipped, engine_name
 
 
-def ocr_page(pdf: pypdfium2.PdfDocument, page: Page, engine: Any, image_dir: str | None,
+def ocr_page(pdf: pypdfium2.PdfDocument, page: Page, engine: OcrEngine, image_dir: str | None,
              stem: str) -> None:
     """Render one scanned page, OCR it and add its blocks (and the kept image's path) to ``page``."""
     from connectors import ocr

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connectors.pdf_cells import FoundTable
 from connectors.pdf_layout import Line, clean, text_lines, visual_lines
@@ -11,6 +11,8 @@ from connectors.pdf_tables import find_tables
 from connectors.pdf_words import join_vertical, page_words, text_rotation, to_top_left
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import pypdfium2
 
 MIN_TEXT_CHARS = 20  # a page with fewer non-space characters and an image is treated as a scan
@@ -99,13 +101,13 @@ def _mark_bold(textpage: pypdfium2.PdfTextPage, lines: list[Line]) -> None:
         ln.bold = bold(ln.index) and (len(ln.words) == 1 or bold(ln.words[-1].index))
 
 
-def _has_image(page: pypdfium2.PdfPage, raw: Any) -> bool:
+def _has_image(page: pypdfium2.PdfPage, raw: ModuleType) -> bool:
     for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3):
         return True
     return False
 
 
-def _segments(page: pypdfium2.PdfPage, raw: Any,
+def _segments(page: pypdfium2.PdfPage, raw: ModuleType,
               frame: Callable[[float, float, float, float], tuple[float, float, float, float]],
               ) -> list[tuple[float, float, float, float]]:
     """Horizontal and vertical strokes of the page's paths (rules, cell borders), top-left frame.
