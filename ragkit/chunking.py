@@ -9,12 +9,24 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from ragkit.config import ChunkingConfig
 from ragkit.types import Block, Chunk, Document, Table
 
 Offsets = Callable[[str], list[tuple[int, int]]]
+
+
+class _Piece(TypedDict):
+    """A chunk before its id: its text, where it comes from, and for a table chunk its rows."""
+
+    text: str
+    span: tuple[int, int]
+    kind: str
+    block: Block
+    table_id: NotRequired[str]
+    row_range: NotRequired[tuple[int, int]]
+    columns: NotRequired[tuple[int, int]]  # the column range of one row too wide for a chunk
 
 _SENTENCE_END = re.compile(r"[.!?。！？][\"')\]]*\s")
 
@@ -83,11 +95,11 @@ class StructuredChunker:
     # -- chunks -------------------------------------------------------------------------------------
 
     def run(self, document: Document) -> list[Chunk]:
-        pieces: list[dict[str, Any]] = []
+        pieces: list[_Piece] = []
         for group in _group_blocks(document.blocks):
             first = group[0]
             if first.kind == "table" and first.table is not None:
-                pieces.extend(self._table_pieces(document, first))
+                pieces.extend(self._table_pieces(document, first, first.table))
             else:
                 start, end = group[0].start, group[-1].end
                 boundaries = {b.start for b in group} | {b.end for b in group}
@@ -103,7 +115,7 @@ class StructuredChunker:
                     )
         chunks = []
         for ordinal, piece in enumerate(pieces):
-            block: Block = piece["block"]
+            block = piece["block"]
             chunks.append(
                 Chunk(
                     chunk_id=chunk_id(document.doc_id, ordinal, piece["text"]),
@@ -179,13 +191,13 @@ class StructuredChunker:
 
     # -- tables -----------------------------------------------------------------------------------
 
-    def _table_pieces(self, document: Document, block: Block) -> list[dict[str, Any]]:
-        table: Table = block.table  # type: ignore[assignment]
+    def _table_pieces(self, document: Document, block: Block, table: Table) -> list[_Piece]:
+        """The chunks of table block ``block`` (``table`` is its ``block.table``)."""
         header = table.rows[: table.header_rows]
         body = table.rows[table.header_rows :]
         row_spans = _row_spans(document.text, block, len(table.rows))
         title = table.caption or (f"Sheet: {table.sheet}" if table.sheet else "") or " > ".join(block.heading_path)
-        pieces: list[dict[str, Any]] = []
+        pieces: list[_Piece] = []
         per = max(1, self.config.table_rows_per_chunk)
         limit = self._budget(block.heading_path)
         r = 0
@@ -215,7 +227,7 @@ class StructuredChunker:
             else:
                 span = (block.start, block.end)
             for text, columns in self._fit_rows(title, header, rows, limit):
-                piece = {
+                piece: _Piece = {
                     "text": text,
                     "span": span,
                     "kind": "table",

@@ -88,7 +88,6 @@ def tune(
     """Fit the hybrid fusion weight (and normalization) on labeled queries and save it in the store's config."""
     import ragkit
     from ragkit.eval.beir import read_qrels
-    from ragkit.retrieval.tune import tune_queries
 
     texts, judgments = read_queries(queries), read_qrels(qrels)
     labeled = {q: texts[q] for q in judgments if q in texts}
@@ -98,7 +97,7 @@ def tune(
     if kit.store.count_chunks() == 0:
         fail(f"{store}: the store is empty; index documents first")
     try:
-        result = tune_queries(kit, labeled, judgments, save=not dry_run)
+        result = kit.tune(labeled, judgments, save=not dry_run)
     except ValueError as exc:
         fail(str(exc))
     data = {

@@ -1,16 +1,20 @@
 """Executors run the heavy, pure stages of an ingest: ``local`` (in-process, the default) or ``ray``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ragkit.executors.base import Executor, FileTask, Prepared
+
+if TYPE_CHECKING:
+    from ragkit.config import EmbedderConfig
+    from ragkit.protocols import Embedder
 
 __all__ = ["EXECUTORS", "Executor", "FileTask", "Prepared", "make_executor"]
 
 EXECUTORS = ("local", "ray", "ray://HOST:PORT", "ray:auto")
 
 
-def make_executor(spec: str, embedder: Any, embedder_config: Any) -> Executor:
+def make_executor(spec: str, embedder: Embedder, embedder_config: EmbedderConfig) -> Executor:
     """The executor named by ``spec``: "local" (default) | "ray" | "ray://HOST:PORT" | "ray:auto";
     ValueError listing the choices for anything else."""
     spec = (spec or "local").strip()
@@ -23,5 +27,5 @@ def make_executor(spec: str, embedder: Any, embedder_config: Any) -> Executor:
             from ragkit.executors.ray import RayExecutor  # helper C's module
         except ImportError as exc:
             raise ImportError(f"executor {spec!r} needs the Ray executor: pip install 'ragkit[ray]' ({exc})") from exc
-        return RayExecutor(spec, embedder_config)  # type: ignore[return-value]
+        return RayExecutor(spec, embedder_config)
     raise ValueError(f"unknown executor {spec!r}; valid: {', '.join(EXECUTORS)}")

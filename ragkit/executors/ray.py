@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, replace
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ LOOPBACK = "127.0.0.1"
 MAX_FILES_PER_CALL = 32  # a parse call's files: enough to amortize the round trip, few enough to balance
 
 
-def import_ray() -> Any:
+def import_ray() -> ModuleType:
     """The ``ray`` module, or ImportError naming the extra that installs it."""
     try:
         import ray
@@ -64,7 +65,7 @@ def is_loopback(ip: str) -> bool:
 
 
 @contextmanager
-def _loopback_kept(ray: Any) -> Iterator[None]:
+def _loopback_kept(ray: ModuleType) -> Iterator[None]:
     """Inside this block, a Ray started with ``_node_ip_address="127.0.0.1"`` keeps that address, and a
     driver joining a Ray at ``127.0.0.1:PORT`` connects there.
 
@@ -109,7 +110,7 @@ def is_loopback_address(address: str) -> bool:
         return False
 
 
-def start_local_ray(ray: Any, num_cpus: int | None = None, **kwargs: Any) -> Any:
+def start_local_ray(ray: ModuleType, num_cpus: int | None = None, **kwargs: Any) -> Any:
     """Start a new single-machine Ray that listens on 127.0.0.1 only; returns ``ray.init``'s context.
 
     ``num_cpus``: None for every CPU of this machine. No dashboard (so no dashboard HTTP server and no
@@ -142,7 +143,7 @@ class RaySession:
         self.num_cpus = num_cpus  # for a local Ray only (None: every CPU of this machine)
         self.started = False
 
-    def connect(self) -> Any:
+    def connect(self) -> ModuleType:
         """Connect (or start a local Ray) unless this process already is; returns the ray module."""
         ray = import_ray()
         if ray.is_initialized():
@@ -305,13 +306,13 @@ class RayExecutor:
                 yield from result
 
 
-def ordered_calls(ray: Any, pool: list[Any], method: str, calls: list[tuple]) -> Iterator[tuple[tuple, Any]]:
+def ordered_calls(ray: ModuleType, pool: list[Any], method: str, calls: list[tuple]) -> Iterator[tuple[tuple, Any]]:
     """Spread ``calls`` of actor ``method`` over ``pool`` (one in flight per actor); yield each call's
     ``(args, result)`` in call order (the exception instead of the result when the call failed)."""
     yield from _in_order(as_completed_calls(ray, pool, method, calls))
 
 
-def as_completed_calls(ray: Any, pool: list[Any], method: str, calls: list[tuple]) -> Iterator[tuple[int, tuple, Any]]:
+def as_completed_calls(ray: ModuleType, pool: list[Any], method: str, calls: list[tuple]) -> Iterator[tuple[int, tuple, Any]]:
     """Like :func:`ordered_calls` but yields ``(index, args, result)`` as calls finish, in any order."""
     free = list(pool)
     pending: dict[Any, tuple[int, Any]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,8 @@ class Indexer(Committer):
         scan = Scan(store, report, meta, given, self.options)
         unreadable: list[str] = []  # folders that could not be listed: reported, their documents kept
 
-        def listing_failed(path: Path, why: str) -> None:
-            unreadable.append(str(path))
+        def listing_failed(path: str, why: str) -> None:
+            unreadable.append(path)
             report.failed.append({"path": str(path), "error": f"{path}: {why}"})
 
         try:
@@ -69,7 +70,7 @@ class Indexer(Committer):
                 ):
                     if str(path) in scan.log or is_sidecar(path):
                         continue
-                    scan.file(path, str(path), str(root), lambda mine, p=path, r=root: resolver.resolve(p, r, mine))
+                    scan.file(path, str(path), str(root), partial(resolver.resolve, path, root))
             deletes = [
                 doc_id for doc_id in dict.fromkeys(d for r in roots for d in store.doc_ids_under(r))
                 if doc_id not in scan.log and not os.path.lexists(doc_id)
@@ -108,7 +109,7 @@ class Indexer(Committer):
                                           " uploads (the uploader's labels and [access] rules apply)"})
                     continue
                 if source not in scan.log:
-                    scan.file(path, source, root, lambda mine, s=source: resolver.resolve_source(s, mine))
+                    scan.file(path, source, root, partial(resolver.resolve_source, source))
             self._start_call()
             self._write_batches(scan, [], [], {f["path"] for f in self.store.failures()})
         finally:
