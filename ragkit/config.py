@@ -252,8 +252,9 @@ def env_overrides(env: dict[str, str] | os._Environ[str]) -> dict[str, str]:
     """``section.key`` -> value for each ``RAGKIT_<SECTION>_<KEY>`` variable naming a setting.
     Variables that name no setting are left alone (other tools share the prefix)."""
     names: dict[str, str] = {}
-    for section in fields(Config):
-        for f in fields(section.default_factory()):  # type: ignore[misc]
+    defaults = Config()
+    for section in fields(defaults):
+        for f in fields(getattr(defaults, section.name)):
             names[f"{ENV_PREFIX}{section.name}_{f.name}".upper()] = f"{section.name}.{f.name}"
     return {names[k]: v for k, v in env.items() if k in names}
 
