@@ -18,6 +18,7 @@ from ragkit.ingest.commit import graph_builder
 from ragkit.kit.graph import KitGraph
 from ragkit.kit.runtime import Runtime
 from ragkit.offline import enforce_offline
+from ragkit.protocols import Embedder
 from ragkit.store import Store
 from ragkit.types import Answer, Chunk, ConnectorOptions, Document, Hit
 
@@ -40,7 +41,7 @@ class Kit:
             Config().save(self.path)  # the defaults, never this process's environment overrides
         self._config = config or Config.load(self.path)
         self.store = Store(self.path, self._config)
-        self.embedder = make_embedder(self._config.embedder)
+        self.embedder: Embedder = make_embedder(self._config.embedder)
         self._lock = threading.RLock()
         self._runtime: Runtime | None = None
         self._graph_builder: tuple[str, GraphBuilder] | None = None
