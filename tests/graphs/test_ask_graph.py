@@ -8,13 +8,11 @@ from tests.test_router import CORPUS
 
 
 def test_ask_gets_both_hops(graph_kit, tmp_path: Path):
-    from ragkit.generation.evidence import graph_evidence
-
     graph_kit.index(write_files(tmp_path / "docs", {**CORPUS, "noise.txt": "Rivers flow through many cities."}))
     question = "Which river flows through the city where Marie Curie was born?"
     for mode in ("hybrid", "auto"):
         hits = graph_kit.search(question, k=1, mode=mode)
-        evidence = graph_evidence(graph_kit, question, hits)
+        evidence = graph_kit.runtime.evidence.graph_evidence(question, hits)
         names = {Path(h.chunk.source).name for h in evidence}
         assert {"curie.txt", "warsaw.txt"} <= names, (mode, names)
         assert all(h.chunk.text for h in evidence)  # chunks, never a summary
@@ -26,11 +24,9 @@ def test_ask_gets_both_hops(graph_kit, tmp_path: Path):
 
 
 def test_relation_evidence(graph_kit, tmp_path: Path):
-    from ragkit.generation.evidence import graph_evidence
-
     graph_kit.index(write_files(tmp_path / "docs", CORPUS))
     hits = graph_kit.search("Niels Bohr", k=1, mode="lexical")
-    evidence = graph_evidence(graph_kit, "How is Niels Bohr related to Ernest Rutherford?", hits[:0])
+    evidence = graph_kit.runtime.evidence.graph_evidence("How is Niels Bohr related to Ernest Rutherford?", hits[:0])
     paths = [p for h in evidence for p in h.paths]
     assert any(p.startswith("graph:relation 'Niels Bohr'") and p.endswith("'Ernest Rutherford'") for p in paths), paths
     assert "bohr.txt" in {Path(h.chunk.source).name for h in evidence}
