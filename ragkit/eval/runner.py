@@ -16,6 +16,7 @@ from ragkit.config import RetrievalConfig
 
 if TYPE_CHECKING:
     from ragkit.kit import Kit
+    from ragkit.store import Store
 
 # Variants the harness can compare; "hybrid" is whatever the store's config says.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -79,7 +80,7 @@ def using(kit: Kit, config: RetrievalConfig) -> Iterator[None]:
 class DocMap:
     """chunk id -> document id, looked up from the store in bulk and remembered."""
 
-    def __init__(self, store: Any):
+    def __init__(self, store: Store):
         self.store = store
         self._map: dict[str, str] = {}
 

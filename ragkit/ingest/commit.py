@@ -5,6 +5,7 @@ bump, publish, recover) is :mod:`ragkit.store.commit`; this module chunks, embed
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -199,7 +200,7 @@ class Committer:
         return repair(self.store, self.embedder, self.chunker.embed_text, cheap=cheap)
 
 
-def record_llm_usage(store: Any, db: Any, usage: dict[str, Any]) -> dict[str, Any]:
+def record_llm_usage(store: Store, db: sqlite3.Connection, usage: dict[str, Any]) -> dict[str, Any]:
     """Add one run's LLM extraction usage to the store's running total (meta ``graph_llm_usage``,
     reported by ``graph stats``), in the caller's transaction."""
     from graphs.llm import LLMUsage
