@@ -104,7 +104,7 @@ def test_failing_question_is_recorded_and_batch_continues(kit, docs, tmp_path, m
     assert summary["failed"] == 1 and summary["answered"] == 2
 
     assert run_batch(kit, docs, questions, out)["asked"] == 0  # errors count as done ...
-    monkeypatch.setattr(pipeline, "ask", real_ask)
+    monkeypatch.setattr(Answerer, "ask", real_ask)
     retried = run_batch(kit, docs, questions, out, retry_failed=True)  # ... unless retried
     assert retried["asked"] == 1 and retried["failed"] == 0
     ids = [r["id"] for r in read_records(out)]
