@@ -1,4 +1,5 @@
-"""``ragkit serve`` as a process: starts in under 3 s (models load on the first query), stops cleanly;
+"""``ragkit serve`` as a process: starts in under 3 s on an idle machine (models load on the first query),
+stops cleanly;
 refuses to serve without a token unless told ``--open``, and ``--open`` only on a loopback address."""
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from tests.conftest import REPO
 from tests.server.conftest import make_kit
 from tests.server.live import free_port, wait_http
 
-START_LIMIT_S = 3.0
+START_LIMIT_S = 3.0  # on an idle machine; scaled by the load per core (a CI machine may run other work)
+
+
+def start_limit() -> float:
+    """The start-up bound under the machine's current load: 3 s per unit of load per core, at least 3 s
+    (the claim is that no model loads at start-up, which ``warm`` checks exactly; the bound catches a
+    start-up that loads one anyway, ~10x slower, without failing on a busy machine)."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return START_LIMIT_S * max(1.0, load)
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -36,12 +45,12 @@ def test_serve_starts_fast_and_warms_on_first_query(tmp_path: Path):
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", timeout=30, proc=proc)
-        took = time.monotonic() - started
+        took, limit = time.monotonic() - started, start_limit()
         url = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{url}/health").json()["warm"] is False
         assert httpx.get(f"{url}/search", params={"q": "port 7443"}, timeout=60).json()
         assert httpx.get(f"{url}/health").json()["warm"] is True
-        assert took < START_LIMIT_S, f"ragkit serve took {took:.2f} s to answer /health"
+        assert took < limit, f"ragkit serve took {took:.2f} s to answer /health (limit {limit:.1f} s under load)"
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
