@@ -25,16 +25,20 @@ def all_chunk_ids(db: sqlite3.Connection) -> list[str]:
     return [r[0] for r in db.execute("SELECT chunk_id FROM chunks ORDER BY rowid")]
 
 
-def chunks(db: sqlite3.Connection, ids: Sequence[str]) -> list[Chunk]:
-    """Committed chunks in the order of ``ids``; unknown ids are skipped."""
-    found: dict[str, Chunk] = {}
+def chunk_rows(db: sqlite3.Connection, ids: Sequence[str]) -> Iterator[tuple[Sequence[Any], Chunk]]:
+    """(row, chunk) of each committed chunk among ``ids``, a page of ids per query, in no set order."""
     ids = list(ids)
     for i in range(0, len(ids), PAGE):
         part = ids[i : i + PAGE]
         marks = ",".join("?" * len(part))
         for row in db.execute(f"{CHUNK_SELECT} WHERE c.chunk_id IN ({marks})", part):
-            chunk = row_to_chunk(row)
-            found[chunk.chunk_id] = chunk
+            yield row, row_to_chunk(row)
+
+
+def chunks(db: sqlite3.Connection, ids: Sequence[str]) -> list[Chunk]:
+    """Committed chunks in the order of ``ids``; unknown ids are skipped."""
+    ids = list(ids)
+    found = {chunk.chunk_id: chunk for _, chunk in chunk_rows(db, ids)}
     return [found[i] for i in ids if i in found]
 
 

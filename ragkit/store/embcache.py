@@ -9,8 +9,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from ragkit.store.documents import PAGE
-from ragkit.store.manifest import CHUNK_SELECT, row_to_chunk
+from ragkit.store.documents import PAGE, chunk_rows
 from ragkit.types import Chunk
 
 Vector: TypeAlias = npt.NDArray[np.float32]  # one dimension
@@ -38,15 +37,7 @@ def cache_vectors(tx: sqlite3.Connection, items: dict[str, Vector]) -> None:
 
 def chunk_embed_inputs(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[str, Chunk]]:
     """chunk id -> (embedding-cache key, chunk) for committed chunks."""
-    out: dict[str, tuple[str, Chunk]] = {}
-    ids = list(ids)
-    for i in range(0, len(ids), PAGE):
-        part = ids[i : i + PAGE]
-        marks = ",".join("?" * len(part))
-        for row in db.execute(f"{CHUNK_SELECT} WHERE c.chunk_id IN ({marks})", part):
-            chunk = row_to_chunk(row)
-            out[chunk.chunk_id] = (row[16], chunk)
-    return out
+    return {chunk.chunk_id: (row[16], chunk) for row, chunk in chunk_rows(db, ids)}
 
 
 def chunk_hashes(db: sqlite3.Connection) -> dict[str, str]:
