@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench import harness
+from ragkit.store import commit as commit_protocol
 
 DATA = harness.SHARED_DATA
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
@@ -131,7 +132,7 @@ def build(size: int, out: Path, data: Path, hnsw: dict[str, Any] | None = None, 
         if vectors:
             store.vectors.upsert(ids, vecs)
         t1 = time.perf_counter()
-        store.commit(upserts, [], {}, [], settings)
+        commit_protocol.commit(store, upserts, [], {}, [], settings)
         t2 = time.perf_counter()
         timings["vectors"] += t1 - t0
         timings["manifest"] += t2 - t1

@@ -20,6 +20,7 @@ import numpy as np
 
 from bench import harness
 from bench.scale_build import CORPUS_ROOT, _file_text, _one_doc, queries, sentences
+from ragkit.store import commit as commit_protocol
 
 ROOT = harness.ROOT
 SCRIPT = Path(__file__).resolve().with_name("scale.py")  # the query subcommands run it in a fresh process
@@ -205,7 +206,7 @@ def lexical_measure(store_path: Path, data: Path, label: str, reps: int, n_queri
             ups = [] if action == "delete" else [_one_doc(sents, rng, doc_id, None)]
             dels = [doc_id] if action == "delete" else []
             t0 = time.perf_counter()
-            store.commit(ups, dels, {}, [], settings)
+            commit_protocol.commit(store, ups, dels, {}, [], settings)
             t1 = time.perf_counter()
             store.save_lexical()
             t2 = time.perf_counter()

@@ -292,21 +292,6 @@ class Store:
 
     # -- writing (the commit protocol: ragkit.store.commit) -----------------------------------------
 
-    def commit(
-        self,
-        upserts: list[Upsert],
-        deletes: list[str],
-        failures: dict[str, tuple[str | None, str]],
-        cleared_failures: list[str],
-        settings: dict[str, Any],
-        graph: GraphRows | None = None,
-        labels: dict[str, tuple[list[str], list[str]]] | None = None,
-        given_meta: dict[str, dict[str, Any]] | None = None,
-    ) -> int:
-        """Swap documents and chunks in one transaction; returns the new generation
-        (:func:`ragkit.store.commit.commit`)."""
-        return protocol.commit(self, upserts, deletes, failures, cleared_failures, settings, graph, labels, given_meta)
-
     def commit_stream(self, batches: Iterable[tuple[list[Upsert], GraphRows | None]], settings: dict[str, Any]) -> int:
         """Swap a rebuild's batches inside ONE transaction (:func:`ragkit.store.commit.commit_stream`)."""
         return protocol.commit_stream(self, batches, settings)
@@ -315,8 +300,3 @@ class Store:
         """Publish the lexical index of the committed generation: ``"delta"``, ``"full"`` or ``"current"``
         (:func:`ragkit.store.commit.publish_lexical`)."""
         return protocol.publish_lexical(self, force, on_merge)
-
-    def mark_clean(self, db: sqlite3.Connection) -> None:
-        """Record, in the transaction ``db``, that the derived stores match this commit
-        (:func:`ragkit.store.commit.mark_clean`)."""
-        protocol.mark_clean(self, db)
