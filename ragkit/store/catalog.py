@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -57,6 +58,7 @@ class Store:
         self._vectors: ChromaVectorStore | None = None
         self._vectors_gen: int | None = None  # a generation committed before the vector view was loaded
         self._lexical: tuple[int, Lexical] | None = None
+        self._lexical_lock = threading.RLock()  # one reader thread loads a generation's index; the rest reuse it
         # what the last commit changed, for an O(changed) lexical publish: (base gen, gen, removed ids, added)
         self._lexical_delta: tuple[int, int, set[str], list[tuple[str, str]]] | None = None
         self._snapshots = Snapshots(self.path)  # per thread: its read connection and the snapshot it pins

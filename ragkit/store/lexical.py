@@ -21,18 +21,25 @@ Lexical: TypeAlias = SegmentedIndex | Bm25Index
 def lexical(store: Store) -> Lexical:
     """The lexical index of the committed generation (caught up in memory if the saved one lags).
     Loaded once per generation; segments already open are reused."""
-    base = store.path / LEXICAL
-    for _ in range(3):  # a writer may commit and publish between reading the generation and the index
-        gen = store.generation
-        if store._lexical is not None and store._lexical[0] == gen:
-            return store._lexical[1]
-        published = generations.load(base, gen, open_segments(store))
-        if published is not None or not generations.is_ahead(base, gen):
-            break
-    # None: the published index lags the committed generation (a write in progress, a crash)
-    index: Lexical = published if published is not None else caught_up(store, gen)
-    store._lexical = (gen, index)
-    return index
+    cached = store._lexical
+    if cached is not None and cached[0] == store.generation:
+        return cached[1]
+    # Threads that query a fresh store together wait here while one of them loads the index: the load is
+    # done once, not once per thread, and numpy's header parsing (ast.literal_eval) never runs in several
+    # threads at once (CPython 3.11 raises "AST constructor recursion depth mismatch" when it does).
+    with store._lexical_lock:
+        base = store.path / LEXICAL
+        for _ in range(3):  # a writer may commit and publish between reading the generation and the index
+            gen = store.generation
+            if store._lexical is not None and store._lexical[0] == gen:
+                return store._lexical[1]
+            published = generations.load(base, gen, open_segments(store))
+            if published is not None or not generations.is_ahead(base, gen):
+                break
+        # None: the published index lags the committed generation (a write in progress, a crash)
+        index: Lexical = published if published is not None else caught_up(store, gen)
+        store._lexical = (gen, index)
+        return index
 
 
 def caught_up(store: Store, gen: int) -> Lexical:
