@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ragkit.config import Config
     from ragkit.kit import Kit, open
-    from ragkit.types import Answer, Chunk, Citation, Document, Hit, Sentence
+    from ragkit.types import Answer, Chunk, Citation, Document, Hit, Sentence, Short
 
 __version__ = "0.1.0"
-__all__ = ["Config", "Kit", "open", "Answer", "Chunk", "Citation", "Document", "Hit", "Sentence"]
+__all__ = ["Config", "Kit", "open", "Answer", "Chunk", "Citation", "Document", "Hit", "Sentence", "Short"]
 
 _LAZY = {
     "Config": "ragkit.config",
@@ -24,6 +24,7 @@ _LAZY = {
     "Document": "ragkit.types",
     "Hit": "ragkit.types",
     "Sentence": "ragkit.types",
+    "Short": "ragkit.types",
 }
 
 

@@ -151,8 +151,29 @@ class Sentence:
 
 
 @dataclass
+class Short:
+    """The short answer: a span of one cited passage ("Warsaw", "1867"), or yes / no / one of two options
+    decided from cited facts. ``span`` is the char span of ``text`` in the cited chunk's text (None when
+    the text is a decision, not a copied span); ``kind`` is what the question asked for (person, date,
+    number, place, choice, yesno, thing); ``reason`` says which cited facts decided a comparison."""
+
+    text: str
+    citations: list[int] = field(default_factory=list)
+    span: tuple[int, int] | None = None
+    kind: str = ""
+    verified: bool = False
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["span"] = list(self.span) if self.span is not None else None
+        return data
+
+
+@dataclass
 class Answer:
-    """A generated answer with its sentences, the passages it cites and how grounded it is."""
+    """A generated answer: the short answer (when one was found), the cited sentences that support it,
+    the passages they cite and how grounded it is. ``str()`` shows the short answer first."""
 
     answer: str
     sentences: list[Sentence] = field(default_factory=list)
@@ -161,9 +182,17 @@ class Answer:
     grounded: float = 0.0
     generator: str = ""
     hits: list[Hit] = field(default_factory=list)
+    short: Short | None = None
+
+    def __str__(self) -> str:
+        if self.short is None or not self.short.text:
+            return self.answer
+        marks = "".join(f"[{n}]" for n in self.short.citations)
+        return f"{self.short.text} {marks}".rstrip() + "\n\n" + self.answer
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "short": self.short.to_dict() if self.short is not None else None,
             "answer": self.answer,
             "abstained": self.abstained,
             "sentences": [asdict(s) for s in self.sentences],

@@ -25,20 +25,26 @@ def all_chunk_ids(db: sqlite3.Connection) -> list[str]:
     return [r[0] for r in db.execute("SELECT chunk_id FROM chunks ORDER BY rowid")]
 
 
-def chunk_rows(db: sqlite3.Connection, ids: Sequence[str]) -> Iterator[tuple[Sequence[Any], Chunk]]:
-    """(row, chunk) of each committed chunk among ``ids``, a page of ids per query, in no set order."""
+def _pages(db: sqlite3.Connection, ids: Sequence[str]) -> Iterator[sqlite3.Cursor]:
+    """One cursor over the committed chunk rows of each page of ``ids``."""
     ids = list(ids)
     for i in range(0, len(ids), PAGE):
         part = ids[i : i + PAGE]
-        marks = ",".join("?" * len(part))
-        for row in db.execute(f"{CHUNK_SELECT} WHERE c.chunk_id IN ({marks})", part):
+        yield db.execute(f"{CHUNK_SELECT} WHERE c.chunk_id IN ({','.join('?' * len(part))})", part)
+
+
+def chunk_rows(db: sqlite3.Connection, ids: Sequence[str]) -> Iterator[tuple[Sequence[Any], Chunk]]:
+    """(row, chunk) of each committed chunk among ``ids``, a page of ids per query, in no set order."""
+    for cursor in _pages(db, ids):
+        for row in cursor:
             yield row, row_to_chunk(row)
 
 
 def chunks(db: sqlite3.Connection, ids: Sequence[str]) -> list[Chunk]:
-    """Committed chunks in the order of ``ids``; unknown ids are skipped."""
+    """Committed chunks in the order of ``ids``; unknown ids are skipped. (On every query's path: no
+    per-row generator.)"""
     ids = list(ids)
-    found = {chunk.chunk_id: chunk for _, chunk in chunk_rows(db, ids)}
+    found = {chunk.chunk_id: chunk for cursor in _pages(db, ids) for chunk in map(row_to_chunk, cursor)}
     return [found[i] for i in ids if i in found]
 
 
