@@ -1,4 +1,4 @@
-"""Retrieval commands: ``ragkit tune`` and ``ragkit eval beir`` / ``ragkit eval multihop``."""
+"""Retrieval commands: ``ragkit tune`` and ``ragkit eval beir`` / ``ragkit eval multihop`` / ``ragkit eval qa``."""
 from __future__ import annotations
 
 import shutil
@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ragkit.cli.ask import GeneratorOpt
 from ragkit.cli.common import DEFAULT_STORE, JsonOpt, QuietOpt, StoreOpt, emit, fail, progress_bar, stderr
 
 EvalStoreOpt = Annotated[
@@ -167,7 +168,7 @@ def multihop(
     quiet: QuietOpt = False,
 ) -> None:
     """Pool the files' paragraphs into one corpus and report supporting-paragraph recall@2 and @5."""
-    from ragkit.eval.multihop import evaluate_multihop, load_multihop, paragraph_documents
+    from ragkit.eval.multihop import evaluate_multihop, load_multihop
 
     _check_mode(mode)
     names = _compare_list(compare)
@@ -175,16 +176,75 @@ def multihop(
         paragraphs, questions = load_multihop(files)
     except ValueError as exc:
         fail(str(exc))
-    from ragkit.eval.beir import index_corpus
-
     console = stderr(quiet)
     with _eval_kit(store) as kit:
         with progress_bar(quiet) as update:
-            indexed = index_corpus(kit, list(paragraph_documents(paragraphs)), progress=update)
-            console.print(f"indexed {len(paragraphs)} paragraphs in {indexed['index_seconds']} s")
+            indexed = _index_multihop(kit, paragraphs, update, console)
             result = evaluate_multihop(kit, questions, mode=mode, compare=names, progress=update)
     result = {**result, "paragraphs": len(paragraphs), "index_seconds": indexed["index_seconds"], "files": [str(f) for f in files]}
     emit(result, json, _table(result, ("recall@2", "recall@5", "query_ms_p50", "query_ms_p95")))
+
+
+def _index_multihop(kit: Any, paragraphs: list[Any], update: Any, console: Any) -> dict[str, Any]:
+    """Index the pooled paragraphs into the kit's store (unchanged ones skipped: a store reused)."""
+    from ragkit.eval.beir import index_corpus
+    from ragkit.eval.multihop import paragraph_documents
+
+    indexed = index_corpus(kit, list(paragraph_documents(paragraphs)), progress=update)
+    console.print(f"indexed {len(paragraphs)} paragraphs in {indexed['index_seconds']} s")
+    return indexed
+
+
+def qa(
+    files: Annotated[list[Path], typer.Argument(help="HotpotQA / 2Wiki, IRCoT or MuSiQue files (.json or .jsonl).", exists=True, dir_okay=False)],
+    generator: GeneratorOpt = None,
+    mode: ModeOpt = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Ask only the first N questions (file order).", min=0)] = None,
+    store: EvalStoreOpt = None,
+    json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Pool the files' paragraphs, ask every question and report EM, F1, answer-in-text, citation
+    precision / recall, abstentions and seconds per question, overall and per question type."""
+    from ragkit.eval.multihop import load_multihop
+    from ragkit.eval.qa import evaluate_qa
+    from ragkit.generation import GENERATORS, GeneratorError
+
+    _check_mode(mode)
+    if generator is not None and generator not in GENERATORS:
+        fail(f"unknown generator {generator!r}; valid: {', '.join(GENERATORS)}")
+    try:
+        paragraphs, questions = load_multihop(files)
+    except ValueError as exc:
+        fail(str(exc))
+    if not any(q.answers for q in questions):
+        fail("no question of the given files has a gold answer")
+    console = stderr(quiet)
+    with _eval_kit(store) as kit:
+        with progress_bar(quiet) as update:
+            indexed = _index_multihop(kit, paragraphs, update, console)
+            try:
+                result = evaluate_qa(kit, questions, generator=generator, mode=mode, limit=limit, progress=update)
+            except (GeneratorError, OSError) as exc:
+                fail(str(exc))
+    result = {**result, "paragraphs": len(paragraphs), "index_seconds": indexed["index_seconds"], "files": [str(f) for f in files]}
+    emit(result, json, _qa_table(result))
+
+
+def _qa_table(result: dict[str, Any]) -> str:
+    columns = ("em", "f1", "answer_in", "citation_precision", "citation_recall", "abstained", "s_per_question")
+    heads = ("em", "f1", "answer_in", "cite_prec", "cite_rec", "abstained", "s/question")
+    rows = [("all", result)] + sorted(result["by_type"].items())
+    width = max(len(n) for n, _ in rows) + 2
+    lines = ["type".ljust(width) + "".join(h.rjust(11) for h in heads) + "questions".rjust(11)]
+    for name, r in rows:
+        cells = "".join("-".rjust(11) if r.get(c) is None else f"{r[c]:>11.4g}" for c in columns)
+        lines.append(name.ljust(width) + cells + f"{r['questions']:>11}")
+    d = result["decided_with_evidence"]
+    share = "-" if d["share"] is None else f"{d['share']:.0%}"
+    lines.append(f"\ngenerator {result['generator']}, mode {result['mode']}; comparison and yes/no questions with "
+                 f"all evidence in the top {d['k']}: {d['decided']}/{d['questions']} decided ({share})")
+    return "\n".join(lines)
 
 
 def _table(result: dict[str, Any], columns: tuple[str, ...]) -> str:
@@ -197,8 +257,9 @@ def _table(result: dict[str, Any], columns: tuple[str, ...]) -> str:
 
 
 def register(app: typer.Typer, eval_app: typer.Typer | None = None) -> None:
-    """Add ``tune`` to the main app and ``beir`` / ``multihop`` to the ``eval`` group."""
+    """Add ``tune`` to the main app and ``beir`` / ``multihop`` / ``qa`` to the ``eval`` group."""
     app.command("tune")(tune)
     if eval_app is not None:
         eval_app.command("beir")(beir)
         eval_app.command("multihop")(multihop)
+        eval_app.command("qa")(qa)

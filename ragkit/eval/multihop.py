@@ -6,6 +6,7 @@ Formats (one record per question; a ``.json`` list or JSON lines):
 - IRCoT processed: ``contexts`` = [{title, paragraph_text, is_supporting}], ``question_text``.
 - MuSiQue: ``paragraphs`` = [{title, paragraph_text, is_supporting}], ``question``.
 All given files pool into one corpus deduplicated by (title, whitespace-normalized text).
+Gold answers (:func:`answers_of`) and question types (:func:`type_of`) ride along for ``ragkit eval qa``.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +38,15 @@ class Paragraph:
 
 @dataclass
 class Question:
-    """A question with the ids of its supporting paragraphs."""
+    """A question with the ids of its supporting paragraphs, its gold answer and aliases (``answers``,
+    the first is the answer itself) and its type (``qtype``, see :func:`type_of`)."""
 
     qid: str
     text: str
     gold: list[str] = field(default_factory=list)
     source: str = ""
+    answers: list[str] = field(default_factory=list)
+    qtype: str = "unknown"
 
 
 def paragraph_id(title: str, text: str) -> str:
@@ -82,6 +87,45 @@ def parse_record(record: dict[str, Any]) -> tuple[str, str, list[tuple[str, str,
     raise ValueError(f"unknown multi-hop record format (keys: {', '.join(sorted(record))})")
 
 
+def answers_of(record: dict[str, Any]) -> list[str]:
+    """The gold answer and its aliases, deduplicated, in order: HotpotQA / 2Wiki ``answer`` (+
+    ``answer_aliases`` / ``aliases`` where present), MuSiQue ``answer`` + ``answer_aliases``, IRCoT
+    ``answers_objects[*].spans`` (an object's ``number`` when it has no span). Empty when none."""
+    found: list[Any] = [record.get("answer")]
+    for key in ("answer_aliases", "aliases"):
+        value = record.get(key)
+        found += value if isinstance(value, list) else [value]
+    for obj in record.get("answers_objects") or []:
+        if isinstance(obj, dict):
+            spans = [s for s in obj.get("spans") or [] if isinstance(s, str) and s.strip()]
+            found += spans or [obj.get("number")]
+    out: list[str] = []
+    for value in found:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            text = " ".join(str(value).split())
+            if text and text not in out:
+                out.append(text)
+    return out
+
+
+_HOPS = re.compile(r"^([2-9])hop")
+
+
+def type_of(record: dict[str, Any], answers: list[str] | None = None) -> str:
+    """The question's type: "yes/no" when a gold answer is yes or no, else the record's ``type``
+    (HotpotQA: bridge, comparison; 2Wiki: comparison, bridge_comparison, inference, compositional),
+    else MuSiQue's hop count from its id ("2hop", "3hop", "4hop"), else "unknown"."""
+    answers = answers_of(record) if answers is None else answers
+    if any(a.strip().lower().rstrip(".") in ("yes", "no") for a in answers):
+        return "yes/no"
+    kind = record.get("type")
+    if isinstance(kind, str) and kind.strip():
+        return kind.strip()
+    qid = str(record.get("id", record.get("question_id", record.get("_id", ""))))
+    hops = _HOPS.match(qid)
+    return f"{hops.group(1)}hop" if hops else "unknown"
+
+
 def load_multihop(paths: Iterable[str | Path]) -> tuple[list[Paragraph], list[Question]]:
     """Pool every file's paragraphs (deduplicated) and collect its questions with supporting ids."""
     pool: dict[str, Paragraph] = {}
@@ -98,7 +142,10 @@ def load_multihop(paths: Iterable[str | Path]) -> tuple[list[Paragraph], list[Qu
                 pool.setdefault(pid, Paragraph(pid, title.strip(), " ".join(body.split())))
                 if supporting and pid not in gold:
                     gold.append(pid)
-            questions.append(Question(qid or f"{path.name}:{n}", text, gold, path.name))
+            answers = answers_of(record)
+            questions.append(
+                Question(qid or f"{path.name}:{n}", text, gold, path.name, answers, type_of(record, answers))
+            )
     return list(pool.values()), questions
 
 
