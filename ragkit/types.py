@@ -150,6 +150,11 @@ class Sentence:
     score: float = 0.0
 
 
+def markers(numbers: list[int]) -> str:
+    """Citation marks as answers show them: ``[1, 3]`` → ``"[1][3]"``."""
+    return "".join(f"[{n}]" for n in numbers)
+
+
 @dataclass
 class Short:
     """The short answer: a span of one cited passage ("Warsaw", "1867"), or yes / no / one of two options
@@ -187,8 +192,7 @@ class Answer:
     def __str__(self) -> str:
         if self.short is None or not self.short.text:
             return self.answer
-        marks = "".join(f"[{n}]" for n in self.short.citations)
-        return f"{self.short.text} {marks}".rstrip() + "\n\n" + self.answer
+        return f"{self.short.text} {markers(self.short.citations)}".rstrip() + "\n\n" + self.answer
 
     def to_dict(self) -> dict[str, Any]:
         return {

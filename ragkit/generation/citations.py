@@ -9,7 +9,7 @@ from typing import Any
 
 from ragkit.generation.prompt import ContextBlock
 from ragkit.generation.sentences import split_sentences
-from ragkit.types import Citation
+from ragkit.types import Citation, markers
 
 _LIST = r"\d+(?:\s*(?:,|;|-|–|—|and|&)\s*\d+)*"
 MARKER = re.compile(r"\[\s*(?:(?:passage|source|context|doc)s?\s*)?(" + _LIST + r")\s*\]", re.IGNORECASE)
@@ -100,7 +100,7 @@ def with_markers(text: str, numbers: list[int]) -> str:
     """``"Claim."`` + [1, 2] → ``"Claim [1][2]."`` (markers before the final punctuation)."""
     if not numbers:
         return text
-    marks = "".join(f"[{n}]" for n in numbers)
+    marks = markers(numbers)
     match = re.search(r"([.!?]+[\"'”’)\]]*)$", text)
     if match:
         return f"{text[: match.start()].rstrip()} {marks}{match.group(1)}"
