@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragkit.generation.citations import strip_markers
+
 if TYPE_CHECKING:
     from ragkit.eval.multihop import Question
     from ragkit.kit import Kit
@@ -86,10 +88,8 @@ def evidence_complete(hit_docs: Sequence[str], supporting: Iterable[str], k: int
     return bool(gold) and gold <= set(hit_docs[:k])
 
 
-def _strip_markers(text: str) -> str:
-    from ragkit.generation.citations import strip_markers
-
-    return strip_markers(text)
+def _short(answer: Answer) -> str:
+    return answer.short.text.strip() if answer.short is not None else ""
 
 
 def scored_text(answer: Answer) -> str:
@@ -97,16 +97,14 @@ def scored_text(answer: Answer) -> str:
     ``answer.answer`` without citation markers; "" for an abstention."""
     if answer.abstained:
         return ""
-    short = answer.short.text.strip() if answer.short is not None and answer.short.text else ""
-    return short or _strip_markers(answer.answer)
+    return _short(answer) or strip_markers(answer.answer)
 
 
 def full_text(answer: Answer) -> str:
     """The text ``answer_in`` searches: the short answer and the whole answer text, concatenated."""
     if answer.abstained:
         return ""
-    short = answer.short.text if answer.short is not None and answer.short.text else ""
-    return f"{short} {_strip_markers(answer.answer)}".strip()
+    return f"{_short(answer)} {strip_markers(answer.answer)}".strip()
 
 
 # -- one question -----------------------------------------------------------------------------------------
