@@ -11,6 +11,10 @@ exist yet; the seed itself is never written. Each generator is scored by ``ragki
 the function behind ``ragkit eval qa``, over the first N questions in file order (raw 200 first):
 ``extractive`` all 700 by default, ``local`` (SmolLM2-135M GGUF, seconds per question) 100. A generator
 that cannot run here (no model) is reported with its error and the others still run.
+
+``short_ms`` is what the short answer adds to each ``ask`` (issue 22: at most 50 ms p50 on 2 cores): the
+wall time of ``attach_short`` (composing, citing and verifying the short answer and its evidence
+sentences) in every answer of the run, p50 / p95 / mean, beside the p50 of the whole ``ask``.
 """
 from __future__ import annotations
 
@@ -58,6 +62,33 @@ def prepare_store(store: Path, seed: Path | None) -> None:
         shutil.copytree(seed, store, ignore=shutil.ignore_patterns("write.lock"))
 
 
+def time_short_answers() -> list[float]:
+    """Time every call of ``attach_short`` made by the answer pipeline (ms), from now on."""
+    from ragkit.generation import pipeline
+
+    spent: list[float] = []
+    attach = pipeline.attach_short
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return attach(*args, **kwargs)
+        finally:
+            spent.append((time.perf_counter() - t0) * 1000)
+
+    pipeline.attach_short = timed  # type: ignore[assignment]
+    return spent
+
+
+def overhead(ms: list[float]) -> dict[str, Any]:
+    """p50, p95 and mean of the short answer's milliseconds (None when no answer reached it)."""
+    if not ms:
+        return {"calls": 0, "p50": None, "p95": None, "mean": None}
+    order = sorted(ms)
+    return {"calls": len(ms), "p50": round(order[len(order) // 2], 2),
+            "p95": round(order[min(len(order) - 1, int(0.95 * len(order)))], 2), "mean": round(sum(ms) / len(ms), 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = harness.parser(__doc__, data=DATA)
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"store (default: {DEFAULT_STORE})")
@@ -86,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         report["index_seconds"] = indexed["index_seconds"]
         harness.log(f"indexed {len(paragraphs)} paragraphs in {indexed['index_seconds']} s")
         results: dict[str, Any] = {}
+        added = time_short_answers()
         for name in generators:
+            added.clear()
             t0 = time.perf_counter()
 
             def progress(stage: str, done: int, total: int, name: str = name) -> None:
@@ -100,11 +133,12 @@ def main(argv: list[str] | None = None) -> int:
                 harness.log(f"{name}: {results[name]['error']}")
                 continue
             result["limit"] = limits[name]
+            result["short_ms"] = overhead(added)
             result["seconds"] = round(time.perf_counter() - t0, 1)
             results[name] = result
             harness.log(f"{name}: em {result['em']} f1 {result['f1']} answer_in {result['answer_in']} "
                         f"cite P/R {result['citation_precision']}/{result['citation_recall']} "
-                        f"abstained {result['abstained']} {result['s_per_question']} s/q")
+                        f"abstained {result['abstained']} {result['s_per_question']} s/q, short answer +{result['short_ms']['p50']} ms p50")
         report["generators"] = results
     finally:
         kit.close()

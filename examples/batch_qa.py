@@ -1,5 +1,5 @@
 """Batch QA over a folder: index it, answer every question in a file, write a CSV report
-(question, answer, grounded share, abstained, cited files with pages, seconds).
+(question, short answer, answer, grounded share, abstained, cited files with pages, seconds).
 
     python examples/batch_qa.py --docs examples/docs --questions examples/questions.txt --out report.csv
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import ragkit
 
 HERE = Path(__file__).parent
-FIELDS = ["question", "answer", "grounded", "abstained", "sources", "seconds"]
+FIELDS = ["question", "short", "answer", "grounded", "abstained", "sources", "seconds"]
 
 
 def cited(answer: ragkit.Answer) -> str:
@@ -43,7 +43,7 @@ def main() -> int:
             started = time.perf_counter()
             answer = kit.ask(question, generator=args.generator)
             writer.writerow({
-                "question": question, "answer": answer.answer, "grounded": answer.grounded,
+                "question": question, "short": answer.short.text if answer.short else "", "answer": answer.answer, "grounded": answer.grounded,
                 "abstained": answer.abstained, "sources": cited(answer),
                 "seconds": round(time.perf_counter() - started, 2),
             })

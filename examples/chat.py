@@ -19,7 +19,11 @@ HERE = Path(__file__).parent
 
 
 def show_sources(answer: ragkit.Answer) -> None:
-    """The numbered citations: file, page, heading and the quoted words."""
+    """The short answer (when there is one), then the numbered citations: file, page, heading and the
+    quoted words."""
+    if answer.short is not None and answer.short.text:
+        flag = "" if answer.short.verified else "  (UNVERIFIED)"
+        print(f"  short answer: {answer.short.text} {''.join(f'[{n}]' for n in answer.short.citations)}{flag}")
     for c in answer.citations:
         where = Path(c.source).name + (f", page {c.page}" if c.page else "") + (f" — {c.heading}" if c.heading else "")
         print(f"  [{c.n}] {where}: \"{c.quote[:120]}\"")

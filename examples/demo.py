@@ -62,6 +62,12 @@ def answer_all(kit: ragkit.Kit, questions: list[str], generator: str | None) -> 
         if answer.abstained:
             print(f"A: (abstained) {answer.answer}")
             continue
+        if answer.short is not None and answer.short.text:
+            mark = "verified" if answer.short.verified else "UNVERIFIED"
+            refs = "".join(f"[{n}]" for n in answer.short.citations)
+            print(f"Short answer: {answer.short.text} {refs}  <{mark}>")
+            if answer.short.reason:
+                print(f"   decided by: {answer.short.reason}")
         for sentence in answer.sentences:
             mark = "verified" if sentence.verified else "UNVERIFIED"
             refs = "".join(f"[{n}]" for n in sentence.citations)

@@ -135,3 +135,17 @@ def merges(db: sqlite3.Connection) -> list[tuple[str, str]]:
 def delete_documents_graph(db: sqlite3.Connection, doc_ids: Sequence[str]) -> None:
     for doc_id in doc_ids:
         delete_document_graph(db, doc_id)
+
+
+def chunk_mentions(db: sqlite3.Connection, chunk_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each chunk's entity mentions as (surface, label), for the chunks in ``chunk_ids``."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    ids = list(dict.fromkeys(chunk_ids))
+    for i in range(0, len(ids), 500):
+        page = ids[i:i + 500]
+        marks = ",".join("?" * len(page))
+        for chunk_id, surface, label in db.execute(
+            f"SELECT chunk_id, surface, label FROM graph_mentions WHERE chunk_id IN ({marks})", page
+        ):
+            out.setdefault(chunk_id, []).append((surface, label))
+    return out

@@ -81,6 +81,7 @@ class GeneratorConfig:
     context_tokens: int = 2048
     local_runtime: str = choice("", "llama-cpp", "transformers")  # "": llama-cpp when it imports
     cache_dir: str = ""  # derived model files ("": $XDG_CACHE_HOME/ragkit)
+    short_answers: bool = True  # compose a short answer from the cited evidence when the generator writes none
 
 
 @dataclass

@@ -28,15 +28,29 @@ WhereOpt = Annotated[
 KOpt = Annotated[Optional[int], typer.Option("-k", help="Passages to retrieve (default: config retrieval.k).")]
 
 
+def short_lines(short: dict[str, Any] | None) -> list[str]:
+    """``Short answer: Rush [2]  (verified)`` and the facts that decided it, or nothing."""
+    if not short or not short.get("text"):
+        return []
+    marks = "".join(f"[{n}]" for n in short.get("citations") or [])
+    label = "verified" if short.get("verified") else "UNVERIFIED"
+    lines = [f"Short answer: {short['text']}" + (f" {marks}" if marks else "") + f"  ({label})"]
+    if short.get("reason"):
+        lines.append(f"  decided by: {short['reason']}")
+    return lines + [""]
+
+
 def render(answer: Any, with_answer: bool = True) -> str:
-    """Human-readable answer: every sentence marked verified or UNVERIFIED, then the cited sources.
+    """Human-readable answer: the short answer first, every sentence marked verified or UNVERIFIED, then
+    the cited sources.
 
     ``with_answer=False`` leaves out the answer line (already streamed).
     """
     data = answer.to_dict() if hasattr(answer, "to_dict") else answer
     if data["abstained"]:
         return f"{data['answer']}\n(abstained: the retrieved passages do not support an answer)"
-    lines = [data["answer"], ""] if with_answer else []
+    lines = short_lines(data.get("short"))
+    lines += [data["answer"], ""] if with_answer else []
     for sentence in data["sentences"]:
         marks = "".join(f"[{n}]" for n in sentence["citations"]) or "[no source]"
         label = "verified  " if sentence["verified"] else "UNVERIFIED"

@@ -127,6 +127,8 @@ class Scored:
     seconds: float
     complete: bool = False
     cited: list[str] = field(default_factory=list)
+    short: bool = False  # the answer has a short answer (the question was decided)
+    short_verified: bool = False
 
 
 def score_answer(
@@ -142,6 +144,8 @@ def score_answer(
         predicted=predicted, em=exact_match(predicted, question.answers), f1=token_f1(predicted, question.answers),
         answer_in=answer_in(full_text(answer), question.answers), precision=precision, recall=recall,
         abstained=answer.abstained, seconds=seconds, complete=evidence_complete(hit_docs, question.gold), cited=cited,
+        short=bool(_short(answer)) and not answer.abstained,
+        short_verified=bool(_short(answer)) and answer.short is not None and answer.short.verified,
     )
 
 
@@ -162,6 +166,8 @@ def summarize(rows: Sequence[Scored]) -> dict[str, Any]:
         "citation_recall": _mean([r.recall for r in rows]),
         "abstained": _mean([float(r.abstained) for r in rows]),
         "s_per_question": _mean([r.seconds for r in rows]),
+        "short": _mean([float(r.short) for r in rows]),
+        "short_verified": _mean([float(r.short_verified) for r in rows if r.short]),
         "questions": len(rows),
         "cited": len(citing),
     }
@@ -169,10 +175,11 @@ def summarize(rows: Sequence[Scored]) -> dict[str, Any]:
 
 def decided_with_evidence(rows: Sequence[Scored]) -> dict[str, Any]:
     """Comparison and yes/no questions whose supporting paragraphs are all among the top-5 hits: how many
-    (``questions``), how many were not abstained (``decided``) and the ``share`` (None when none)."""
+    (``questions``), how many got a short answer (``decided``: not abstained) and the ``share`` (None when
+    none)."""
     eligible = [r for r in rows if r.qtype in DECIDED_TYPES and r.complete]
-    decided = sum(1 for r in eligible if not r.abstained)
-    return {"share": _mean([float(not r.abstained) for r in eligible]), "decided": decided, "questions": len(eligible),
+    decided = sum(1 for r in eligible if r.short)
+    return {"share": _mean([float(r.short) for r in eligible]), "decided": decided, "questions": len(eligible),
             "types": list(DECIDED_TYPES), "k": EVIDENCE_K}
 
 

@@ -159,6 +159,7 @@ def _join_quotes(text: str, spans: list[tuple[int, int]]) -> str:
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
+        "short": {"type": "string"},
         "sentences": {
             "type": "array",
             "items": {
@@ -174,8 +175,8 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "required": ["sentences"],
 }
 JSON_INSTRUCTION = (
-    'Reply with JSON only: {"sentences": [{"text": "...", "citations": [n, ...]}]} — one entry per sentence, '
-    "citing the passage numbers that support it."
+    'Reply with JSON only: {"short": "...", "sentences": [{"text": "...", "citations": [n, ...]}]} — "short" '
+    "is the answer in a few words, then one entry per sentence, citing the passage numbers that support it."
 )
 
 

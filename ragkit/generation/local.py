@@ -75,6 +75,7 @@ class LocalGenerator:
     """A packaged GGUF model on CPU; loads on first use and stays loaded."""
 
     name = "local"
+    writes_short = True  # asked for a "Short answer:" line (prompt.SYSTEM_PROMPT); no short is composed for it
     batch_size = 1
     context_limit = CONTEXT_LIMIT
     max_tokens_cap = MAX_TOKENS_CAP

@@ -27,6 +27,7 @@ class OpenAIGenerator:
     """Chat completions over HTTP; ``stream`` reads server-sent events."""
 
     name = "openai"
+    writes_short = True  # asked for a "Short answer:" line (prompt.SYSTEM_PROMPT); no short is composed for it
     rewrites = True  # chat follow-ups are rewritten into standalone queries by the model
 
     def __init__(

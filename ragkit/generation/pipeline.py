@@ -23,6 +23,8 @@ from ragkit.generation.citations import (
 from ragkit.generation.prompt import ABSTAIN_TEXT, SYSTEM_PROMPT, Prompt, approx_tokens, build_prompt, source_label
 from ragkit.access import Scope
 from ragkit.generation.chat import HISTORY_TURNS, condense
+from ragkit.generation.short import Mentions, ShortComposer
+from ragkit.generation.short_answer import attach_short, split_short
 from ragkit.generation.verify import EmbedCache, Passage, Verifier
 from ragkit.protocols import Embedder, Generator
 from ragkit.types import Answer, Hit, Sentence
@@ -41,11 +43,23 @@ class Generators:
     """The generators of one store by name, each built once (a local model loads once per store), and
     the embedding cache their verifier shares."""
 
-    def __init__(self, config: GeneratorConfig, embedder: Embedder):
+    def __init__(self, config: GeneratorConfig, embedder: Embedder, mentions: Mentions | None = None):
         self.config = config
         self.embed = EmbedCache(embedder)
+        self.mentions = mentions
         self._built: dict[str, Generator] = {}
+        self._composer: ShortComposer | None = None
         self._lock = threading.Lock()
+
+    @property
+    def composer(self) -> ShortComposer | None:
+        """The short-answer composer (None when ``short_answers`` is off); ``mentions`` reads the graph."""
+        if not self.config.short_answers:
+            return None
+        with self._lock:
+            if self._composer is None:
+                self._composer = ShortComposer(self.embed, mentions=self.mentions)
+            return self._composer
 
     def get(self, name: str | None = None) -> Generator:
         """The generator called ``name`` (default: the config's)."""
@@ -56,6 +70,13 @@ class Generators:
             if key not in self._built:
                 self._built[key] = make_generator(self.config, key, embedder=self.embed)
             return self._built[key]
+
+
+def is_echo(text: str, question: str) -> bool:
+    """Whether an answer sentence repeats the prompt (the question, or a "Question: ..." line)."""
+    low = " ".join(text.lower().split())
+    return low.startswith(("question:", "context passages", "answer (cite")) or low.rstrip("?. ") == " ".join(
+        question.lower().split()).rstrip("?. ")
 
 
 def is_abstention(text: str) -> bool:
@@ -93,14 +114,20 @@ def _max_tokens(gen: Any, config: GeneratorConfig) -> int:
     return min(config.max_tokens, cap) if cap else config.max_tokens
 
 
-def finish(prompt: Prompt, text: str, verifier: Verifier, generator: str = "") -> Answer:
-    """Turn generated ``text`` into a verified, cited Answer for ``prompt``."""
+def finish(prompt: Prompt, text: str, verifier: Verifier, generator: str = "",
+           composer: ShortComposer | None = None) -> Answer:
+    """Turn generated ``text`` into a verified, cited Answer for ``prompt``; its short answer is the
+    generator's ``Short answer:`` line, else the ``composer``'s (None: no short answer is composed)."""
     hits = [b.hit for b in prompt.blocks]
+    drafted, text = split_short(text)
+    if drafted is not None and is_abstention(drafted.text):
+        drafted = None
     drafts = parse_structured(text)
     if drafts is None:
         drafts = split_answer(text)
+    drafts = [d for d in drafts if not is_echo(d.text, prompt.question)]
     claims = [d for d in drafts if not is_abstention(d.text)]
-    if not prompt.blocks or not claims:
+    if not prompt.blocks or (not claims and drafted is None):
         return abstain(generator, hits)
     passages = {b.n: Passage(b.n, b.text, label=source_label(b.chunk)) for b in prompt.blocks}
     verifier.prefetch(list(passages.values()), [d.text for d in claims])
@@ -119,12 +146,16 @@ def finish(prompt: Prompt, text: str, verifier: Verifier, generator: str = "") -
         sentences.append(
             Sentence(text=draft.text, citations=cited, verified=support.verified, score=round(support.score, 4))
         )
+    if not any(s.verified for s in sentences) and drafted is None:
+        return abstain(generator, hits)
+    short, sentences = attach_short(prompt, sentences, quotes, verifier, drafted, composer)
     claim_sentences = [s for s in sentences if not is_abstention(s.text)]
     verified = sum(s.verified for s in claim_sentences)
-    if verified == 0:
+    if verified == 0:  # nothing supported: not even the sentence stating a drafted short answer
         return abstain(generator, hits)
     citations = [make_citation(prompt.block(n), spans) for n, spans in sorted(quotes.items())]  # type: ignore[arg-type]
     return Answer(
+        short=short,
         answer=" ".join(with_markers(s.text, s.citations) for s in sentences),
         sentences=sentences,
         citations=citations,
@@ -150,8 +181,10 @@ def answer_hits(
     history: list[dict[str, str]] | None = None,
     on_token: Callable[[str], None] | None = None,
     count_tokens: Callable[[str], int] | None = None,
+    composer: ShortComposer | None = None,
 ) -> Answer:
-    """Answer ``question`` from ``hits`` with ``gen``; ``embed`` is an embedder or an EmbedCache."""
+    """Answer ``question`` from ``hits`` with ``gen``; ``embed`` is an embedder or an EmbedCache;
+    ``composer`` writes the short answer when the generator does not."""
     cache = embed if isinstance(embed, EmbedCache) else EmbedCache(embed)
     if not hits:
         return abstain(gen.name)
@@ -167,7 +200,7 @@ def answer_hits(
         text = gen.generate(prompt.messages, max_tokens, json_schema=ANSWER_SCHEMA)
     else:
         text = gen.generate(prompt.messages, max_tokens)
-    return finish(prompt, text, Verifier(cache), gen.name)
+    return finish(prompt, text, Verifier(cache), gen.name, None if getattr(gen, "writes_short", False) else composer)
 
 
 def _counter(cache: EmbedCache) -> Callable[[str], int] | None:
@@ -211,7 +244,7 @@ class Answerer:
         gen = self.generators.get(generator)
         hits = self.evidence(question, k, scope)
         return answer_hits(question, hits, gen, self.generators.config, self.generators.embed, history=history,
-                           on_token=on_token)
+                           on_token=on_token, composer=self.generators.composer)
 
     def chat(
         self,
@@ -230,7 +263,7 @@ class Answerer:
         recent = [m for m in history if m.get("role") in ("user", "assistant")][-HISTORY_TURNS:]
         hits = self.evidence(standalone, k, scope)
         return answer_hits(standalone, hits, gen, self.generators.config, self.generators.embed, history=recent,
-                           on_token=on_token)
+                           on_token=on_token, composer=self.generators.composer)
 
     def ask_many(
         self,
@@ -246,6 +279,7 @@ class Answerer:
         embed = self.generators.embed
         config = self.generators.config
         results: list[Answer | Exception | None] = [None] * len(questions)
+        composer = None if getattr(gen, "writes_short", False) else self.generators.composer
         prompts: list[tuple[int, Prompt]] = []
         for i, question in enumerate(questions):
             try:
@@ -264,7 +298,7 @@ class Answerer:
                     results[i] = text
                     continue
                 try:
-                    results[i] = finish(prompt, text, verifier, gen.name)
+                    results[i] = finish(prompt, text, verifier, gen.name, composer)
                 except Exception as exc:  # noqa: BLE001
                     results[i] = exc
         return [r if r is not None else RuntimeError("not answered") for r in results]

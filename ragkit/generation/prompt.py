@@ -14,6 +14,9 @@ ABSTAIN_TEXT = "I cannot answer this from the provided documents."
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered context passages you are given.\n"
     "- Use no outside knowledge.\n"
+    '- Start with one line "Short answer: " and the answer in a few words (a name, date, number, yes or no), '
+    "with the passage it comes from, like: Short answer: Warsaw [2]\n"
+    "- Then explain in full sentences.\n"
     "- After every sentence, cite the passages that support it with their numbers in square brackets, "
     "like [1] or [1, 3].\n"
     f'- If the passages do not contain the answer, reply exactly: "{ABSTAIN_TEXT}"\n'

@@ -37,6 +37,7 @@ class VLLMGenerator:
     """Chat generation with ``vllm.LLM.chat``; batches are sent to vLLM in one call."""
 
     name = "vllm"
+    writes_short = True  # asked for a "Short answer:" line (prompt.SYSTEM_PROMPT); no short is composed for it
     rewrites = True
     batch_size = 256
     structured = True  # the pipeline asks for guided JSON answers (sentences with citations)

@@ -4,12 +4,12 @@ export, rebuild, alias merges). The graph itself lives in the manifest; the read
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from graphs.model import entity_node
-from graphs.store import check_consistency, graph_counts
+from graphs.store import check_consistency, chunk_mentions, graph_counts
 from ragkit.access import Who, principal as as_principal
 from ragkit.router.graph_reader import GraphReader
 
@@ -21,6 +21,11 @@ class KitGraph(GraphReader):
     neighbours, paths, export, rebuild and alias merges."""
 
     # -- reading ------------------------------------------------------------------------------------
+
+    def mentions(self, chunk_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """Each chunk's entity mentions (surface, label) as the graph recorded them (short answers
+        read them instead of running a recognizer at query time)."""
+        return chunk_mentions(self.store.db, chunk_ids)
 
     def stats(self, principal: Who = None) -> dict[str, Any]:
         who = as_principal(principal)

@@ -31,7 +31,7 @@ class Runtime:
         graph = KitGraph(store, embedder, config)
         retrieval = RetrievalService(store, embedder, config, graph)
         evidence = Evidence(retrieval)
-        answers = Answerer(evidence.run, evidence.hits, Generators(config.generator, embedder))
+        answers = Answerer(evidence.run, evidence.hits, Generators(config.generator, embedder, graph.mentions))
         return cls(graph, retrieval, evidence, answers)
 
     def close(self) -> None:

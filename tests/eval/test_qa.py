@@ -95,11 +95,13 @@ def test_score_answer_maps_citations_to_paragraphs() -> None:
     assert (row.em, row.f1, row.answer_in) == (1.0, 1.0, 1.0)
     assert row.precision == 0.5 and row.recall == 0.5 and row.cited == ["pA", "pX"]
     assert row.complete and not row.abstained and row.seconds == 0.5
+    assert row.short and not row.short_verified  # "Rush" was not verified (the test answer says so)
 
 
 def _row(qtype: str, em: float, precision: float | None, recall: float, abstained: bool = False,
          complete: bool = False, seconds: float = 1.0) -> Scored:
-    return Scored("q", "?", qtype, ["g"], "p", em, em, em, precision, recall, abstained, seconds, complete)
+    return Scored("q", "?", qtype, ["g"], "p", em, em, em, precision, recall, abstained, seconds, complete,
+                  short=not abstained, short_verified=not abstained and em == 1.0)
 
 
 def test_summarize_and_by_type() -> None:
@@ -115,6 +117,7 @@ def test_summarize_and_by_type() -> None:
     assert s["citation_precision"] == pytest.approx((1.0 + 0.5 + 0.0 + 1.0) / 4) and s["cited"] == 4
     assert s["citation_recall"] == pytest.approx(2.5 / 5)
     assert s["abstained"] == 0.4 and s["s_per_question"] == 2.0
+    assert s["short"] == 0.6 and s["short_verified"] == 1.0  # the three short answers are the three exact ones
     assert summarize([])["em"] is None
     full = report(rows, "extractive", "hybrid")
     assert set(full["by_type"]) == {"bridge", "comparison", "yes/no"}

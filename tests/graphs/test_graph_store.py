@@ -113,3 +113,14 @@ def test_rebuild_matches_incremental(graph_kit, tmp_path: Path, monkeypatch: pyt
     assert "marie curie" not in entity_keys(graph_kit)  # named entities go, structure stays
     assert rows(graph_kit, "SELECT COUNT(*) FROM graph_nodes WHERE kind='document'")[0][0] == 2
     assert check_consistency(graph_kit.store.db) == []
+
+
+def test_chunk_mentions_feed_short_answers(graph_kit, tmp_path: Path):
+    graph_kit.index(write_files(tmp_path / "docs", {"a.md": A}))
+    chunk_ids = [r[0] for r in rows(graph_kit, "SELECT chunk_id FROM chunks ORDER BY ordinal")]
+    found = graph_kit.graph.mentions(chunk_ids)
+    surfaces = {s for ms in found.values() for s, _ in ms}
+    assert {"Marie Curie", "Polonium", "Warsaw"} <= surfaces
+    assert set(found) <= set(chunk_ids)
+    answer = graph_kit.ask("Where did Marie Curie discover Polonium?")
+    assert answer.short is not None and answer.short.text == "Warsaw" and answer.short.verified
