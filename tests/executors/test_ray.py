@@ -189,7 +189,8 @@ def _cli_command(*args: str, env: dict[str, str | None] | None = None) -> tuple[
     """The `ragkit ARGS --json` command line and its environment (``env``: None values are removed)."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", **(env or {})}
     # the `ragkit` command; a hang (e.g. calls waiting on an actor that cannot start) fails with stacks
-    code = ("import faulthandler, sys; faulthandler.dump_traceback_later(300, exit=True); "
+    # (after 540 s: a local Ray on two loaded cores took over 300 s to parse one file in a loaded CI run)
+    code = ("import faulthandler, sys; faulthandler.dump_traceback_later(540, exit=True); "
             "from ragkit.cli.main import main; sys.argv[0] = 'ragkit'; main()")
     return [sys.executable, "-c", code, *args, "--json"], {k: v for k, v in full_env.items() if v is not None}
 
