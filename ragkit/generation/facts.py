@@ -13,6 +13,7 @@ _MONTH = {m: i + 1 for i, m in enumerate(_MONTHS)} | {m[:3]: i + 1 for i, m in e
 _M = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|" \
      r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 _Y = r"(?:1[0-9]{3}|20[0-9]{2})"
+YEAR = re.compile(_Y)  # a year (1000-2099), also inside "1990s"
 _DATE = re.compile(
     rf"\b(?:(?P<d1>\d{{1,2}})\s+(?P<m1>{_M}),?\s+(?P<y1>{_Y})"  # 18 March 1957
     rf"|(?P<m2>{_M})\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>{_Y})"  # March 18, 1957

@@ -61,7 +61,6 @@ _LONGER_LIFE = re.compile(r"\b(lived (a )?long(er)?|older age|longer life|live l
 _MORE = re.compile(r"\b(more|most|larger|largest|bigger|biggest|higher|highest|taller|tallest|longer|longest|"
                    r"greater|greatest|heavier|wider|deeper|further|farther|many)\b")
 _FEWER = re.compile(r"\b(fewer|fewest|less|least|smaller|smallest|shorter|shortest|lower|lowest|lighter)\b")
-_SAME = re.compile(r"\b(same|both|common|also)\b")
 _CAP_RUN = re.compile(r"(?:[A-Z0-9\u00C0-\u024F][\w.'’&:-]*|(?:of the|of|the|de la|de|la|von|van|v\.|du|del|y)(?= [A-Z0-9]))"
                       r"(?:\s+(?:[A-Z0-9\u00C0-\u024F][\w.'’&:-]*|(?:of the|of|the|de la|de|la|von|van|v\.|du|del|y)(?= [A-Z0-9])))*")
 _WORD = re.compile(r"[\w'’-]+")
@@ -80,7 +79,6 @@ class Analysis:
     compare: str = ""
     same: bool = False
     topic: str = ""
-    head: str = ""
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -181,7 +179,7 @@ def analyze(question: str) -> Analysis:
     first = low.split(" ", 1)[0] if low else ""
     options = choice_options(q)
     if options and (first in ("which", "who", "what", "whose", "whom") or first in _AUX or "," in q):
-        return Analysis("choice", options, comparison(q), topic=_property(q, options), head=_head_noun(low))
+        return Analysis("choice", options, comparison(q), topic=_property(q, options))
     if first in _AUX:
         entities, rest = yesno_entities(q)
         same = bool(re.search(r"\b(same|common)\b", low))
@@ -201,4 +199,4 @@ def analyze(question: str) -> Analysis:
         kind = "person"
     else:
         kind = "thing"
-    return Analysis(kind, head=head, topic=_property(q, []))
+    return Analysis(kind, topic=_property(q, []))

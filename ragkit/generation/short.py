@@ -4,8 +4,9 @@ a question's two options, or yes / no, decided from facts the cited passages sta
 - **Span questions** (who / when / where / how many / which X / what): candidate spans come from the best
   context sentences (the extractive generator's scores): the graph's entity mentions of each chunk (or a
   recognizer over those sentences when the store has no graph), dates, numbers and passage titles.
-  :func:`span_features` scores each; :func:`pick` weighs them (``WEIGHTS``, tuned by
-  ``bench/short_answers.py``). Spans the question already names are never the answer.
+  :meth:`ShortComposer.span_candidates` gives each its features; :func:`pick` weighs them (``WEIGHTS``,
+  from a grid search on the hits of HotpotQA pooled questions 1-250, checked on 251-500; the search
+  script is not in the repository). Spans the question already names are never the answer.
 - **Choices** ("which is older, A or B?"): each option is matched to its passage; the comparison cue
   (earlier / later / longer life / more / fewer) picks the option whose stated date or number wins, and
   the reason names both facts. Without a cue, the option whose passage best states the question's
@@ -19,12 +20,12 @@ Anything undecided returns None: no short answer rather than a guess.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ragkit.generation.extractive import Candidate, ExtractiveGenerator, _answer_like
-from ragkit.generation.facts import Fact, dates, lifespan, numbers
+from ragkit.generation.facts import YEAR, Fact, dates, lifespan, numbers
 from ragkit.generation.prompt import ContextBlock
 from ragkit.generation.question import Analysis, analyze
 from ragkit.generation.sentences import STOPWORDS, content_terms, stem, tokens
@@ -186,8 +187,7 @@ class ShortComposer:
             if title.lower().startswith("list of"):
                 title = ""
             spans += [(s + off, s + off + len(title), title, "TITLE") for off in _occurrences(raw, title)]
-            word_at = [m for m in re.finditer(r"[\w'’-]+", raw)]
-            term_pos = [m.start() for m in word_at if stem(m.group(0).lower()) in q_terms]
+            term_pos = [m.start() for m in re.finditer(r"[\w'’-]+", raw) if stem(m.group(0).lower()) in q_terms]
             for start, end, text, label in _dedupe(spans):
                 words = tokens(text)
                 content = [w for w in words if w not in STOPWORDS] or words
@@ -219,14 +219,12 @@ def _trimmed(cand: SpanCandidate, question: str) -> SpanCandidate:
     """The span as an answer: the year alone when the question asks for a year, without a possessive."""
     text, (start, end) = cand.text, cand.span
     if cand.label == "DATE" and _YEAR_ONLY.search(question):
-        m = re.search(r"(1[0-9]{3}|20[0-9]{2})", text)
+        m = YEAR.search(text)
         if m:
-            return SpanCandidate(cand.n, (start + m.start(), start + m.end()), m.group(0), cand.label, cand.sentence,
-                                 cand.features)
+            return replace(cand, span=(start + m.start(), start + m.end()), text=m.group(0))
     for suffix in ("'s", "’s"):
         if text.endswith(suffix):
-            return SpanCandidate(cand.n, (start, end - len(suffix)), text[: -len(suffix)], cand.label, cand.sentence,
-                                 cand.features)
+            return replace(cand, span=(start, end - len(suffix)), text=text[: -len(suffix)])
     return cand
 
 
@@ -267,7 +265,7 @@ def pick(cands: Sequence[SpanCandidate], weights: Mapping[str, float]) -> tuple[
 
 
 # -- choices and yes / no ---------------------------------------------------------------------------------
-def block_for(name: str, blocks: Sequence[ContextBlock], taken: set[int] = frozenset()) -> ContextBlock | None:  # type: ignore[assignment]
+def block_for(name: str, blocks: Sequence[ContextBlock], taken: Collection[int] = ()) -> ContextBlock | None:
     """The passage about ``name``: its title matches, else it names ``name`` early; None when none does."""
     best: tuple[float, ContextBlock] | None = None
     for b in blocks:
@@ -281,6 +279,13 @@ def block_for(name: str, blocks: Sequence[ContextBlock], taken: set[int] = froze
         if score >= 0.5 and (best is None or score > best[0]):
             best = (score, b)
     return best[1] if best else None
+
+
+def _pair(names: list[str], blocks: Sequence[ContextBlock]) -> list[tuple[str, ContextBlock]] | None:
+    """Each of the two names with its own passage (None when either has none)."""
+    first = block_for(names[0], blocks)
+    second = block_for(names[1], blocks, {first.n}) if first is not None else None
+    return [(names[0], first), (names[1], second)] if first is not None and second is not None else None
 
 
 def _sentences_of(n: int, ranked: Sequence[Candidate]) -> list[Candidate]:
@@ -311,17 +316,17 @@ def _fact(rule: str, block: ContextBlock, ranked: Sequence[Candidate], topic: st
                 best = (score, f, c.span)
     if best is None:
         return None
-    return best[1].value[0] + best[1].value[1] / 13 + best[1].value[2] / 400 if len(best[1].value) == 3 else \
-        best[1].value[0], best[1].text, best[2]
+    _, fact, sentence = best
+    # a date orders as one number: year, then month (1/13 of a year), then day (1/400)
+    value = fact.value[0] + fact.value[1] / 13 + fact.value[2] / 400 if fact.kind == "date" else fact.value[0]
+    return value, fact.text, sentence
 
 
 def decide_choice(a: Analysis, blocks: Sequence[ContextBlock], ranked: Sequence[Candidate]) -> Composed | None:
     """One of the two options, decided by the comparison cue or by which passage states the property."""
-    first = block_for(a.options[0], blocks)
-    second = block_for(a.options[1], blocks, {first.n} if first else set())
-    if first is None or second is None:
+    pair = _pair(a.options, blocks)
+    if pair is None:
         return None
-    pair = [(a.options[0], first), (a.options[1], second)]
     rule = a.compare
     if rule:
         one, two = (_fact(rule, b, ranked, a.topic) for _, b in pair)
@@ -351,8 +356,12 @@ def decide_choice(a: Analysis, blocks: Sequence[ContextBlock], ranked: Sequence[
 def _chosen(pair: list[tuple[str, ContextBlock]], win: int, evidence: list[tuple[int, tuple[int, int]]],
             reason: str) -> Composed:
     name, block = pair[win]
-    offs = _occurrences(block.text, name) or _occurrences(block.text, title_of(block))
-    text = name if _occurrences(block.text, name) or not offs else title_of(block)
+    text, offs = name, _occurrences(block.text, name)
+    if not offs:  # the passage may name the option by its title
+        title = title_of(block)
+        title_offs = _occurrences(block.text, title)
+        if title_offs:
+            text, offs = title, title_offs
     span = (offs[0], offs[0] + len(text)) if offs else None
     cites = [b.n for _, b in pair if any(n == b.n for n, _ in evidence)] or [block.n]
     return Composed(Short(text=text, citations=sorted(set(cites)), span=span, kind="choice", reason=reason), evidence)
@@ -362,13 +371,9 @@ def decide_yesno(a: Analysis, blocks: Sequence[ContextBlock], ranked: Sequence[C
                  entities: Callable[..., dict[tuple[int, tuple[int, int]], list[tuple[int, int, str, str]]]]
                  ) -> Composed | None:
     """Yes or no: whether each entity's passage states the property (or, for "same", the same value)."""
-    if len(a.options) != 2:
+    pair = _pair(a.options, blocks) if len(a.options) == 2 else None
+    if pair is None:
         return None
-    first = block_for(a.options[0], blocks)
-    second = block_for(a.options[1], blocks, {first.n} if first else set())
-    if first is None or second is None:
-        return None
-    pair = [(a.options[0], first), (a.options[1], second)]
     terms = [t for t in content_terms(a.topic) if t not in ("both", "same", "common")]
     if not terms:
         return None
@@ -391,7 +396,7 @@ def decide_yesno(a: Analysis, blocks: Sequence[ContextBlock], ranked: Sequence[C
         reason = "; ".join(f"{name}: {'states' if x >= _YES_SHARE else 'does not state'} {stated!r} {markers([b.n])}"
                            for (name, b), x in zip(pair, shares))
     evidence = [(b.n, span) for (_, b), span in zip(pair, leads)]
-    return Composed(Short(text="yes" if yes else "no", citations=[first.n, second.n], kind="yesno", reason=reason),
+    return Composed(Short(text="yes" if yes else "no", citations=[b.n for _, b in pair], kind="yesno", reason=reason),
                     evidence)
 
 
