@@ -51,10 +51,10 @@ class Generators:
         self._composer: ShortComposer | None = None
         self._lock = threading.Lock()
 
-    @property
-    def composer(self) -> ShortComposer | None:
-        """The short-answer composer (None when ``short_answers`` is off); ``mentions`` reads the graph."""
-        if not self.config.short_answers:
+    def composer_for(self, gen: Any) -> ShortComposer | None:
+        """The short-answer composer for answers of ``gen``: None when ``short_answers`` is off or ``gen``
+        writes its own short answer (``writes_short``: the LLM backends); ``mentions`` reads the graph."""
+        if not self.config.short_answers or getattr(gen, "writes_short", False):
             return None
         with self._lock:
             if self._composer is None:
@@ -184,7 +184,7 @@ def answer_hits(
     composer: ShortComposer | None = None,
 ) -> Answer:
     """Answer ``question`` from ``hits`` with ``gen``; ``embed`` is an embedder or an EmbedCache;
-    ``composer`` writes the short answer when the generator does not."""
+    ``composer`` writes the short answer (see :meth:`Generators.composer_for`)."""
     cache = embed if isinstance(embed, EmbedCache) else EmbedCache(embed)
     if not hits:
         return abstain(gen.name)
@@ -200,7 +200,7 @@ def answer_hits(
         text = gen.generate(prompt.messages, max_tokens, json_schema=ANSWER_SCHEMA)
     else:
         text = gen.generate(prompt.messages, max_tokens)
-    return finish(prompt, text, Verifier(cache), gen.name, None if getattr(gen, "writes_short", False) else composer)
+    return finish(prompt, text, Verifier(cache), gen.name, composer)
 
 
 def _counter(cache: EmbedCache) -> Callable[[str], int] | None:
@@ -244,7 +244,7 @@ class Answerer:
         gen = self.generators.get(generator)
         hits = self.evidence(question, k, scope)
         return answer_hits(question, hits, gen, self.generators.config, self.generators.embed, history=history,
-                           on_token=on_token, composer=self.generators.composer)
+                           on_token=on_token, composer=self.generators.composer_for(gen))
 
     def chat(
         self,
@@ -263,7 +263,7 @@ class Answerer:
         recent = [m for m in history if m.get("role") in ("user", "assistant")][-HISTORY_TURNS:]
         hits = self.evidence(standalone, k, scope)
         return answer_hits(standalone, hits, gen, self.generators.config, self.generators.embed, history=recent,
-                           on_token=on_token, composer=self.generators.composer)
+                           on_token=on_token, composer=self.generators.composer_for(gen))
 
     def ask_many(
         self,
@@ -279,7 +279,7 @@ class Answerer:
         embed = self.generators.embed
         config = self.generators.config
         results: list[Answer | Exception | None] = [None] * len(questions)
-        composer = None if getattr(gen, "writes_short", False) else self.generators.composer
+        composer = self.generators.composer_for(gen)
         prompts: list[tuple[int, Prompt]] = []
         for i, question in enumerate(questions):
             try:
